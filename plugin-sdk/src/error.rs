@@ -33,27 +33,42 @@ pub enum PluginError {
 impl PluginError {
     /// A failure worth retrying.
     pub fn retryable(message: impl Into<String>) -> Self {
-        Self::Retryable { message: message.into(), retry_after: None }
+        Self::Retryable {
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     /// A failure worth retrying, not before `after`.
     pub fn retry_after(message: impl Into<String>, after: Duration) -> Self {
-        Self::Retryable { message: message.into(), retry_after: Some(after) }
+        Self::Retryable {
+            message: message.into(),
+            retry_after: Some(after),
+        }
     }
 
     /// A failure that retrying cannot fix.
     pub fn permanent(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Permanent { code: code.into(), message: message.into() }
+        Self::Permanent {
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     /// Bad input, not tied to one field.
     pub fn invalid_input(message: impl Into<String>) -> Self {
-        Self::InvalidInput { message: message.into(), field: None }
+        Self::InvalidInput {
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// Bad input in one field (a path like `order.lines[2].qty`).
     pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::InvalidInput { message: message.into(), field: Some(field.into()) }
+        Self::InvalidInput {
+            message: message.into(),
+            field: Some(field.into()),
+        }
     }
 
     /// Whether the host would retry this error.
@@ -65,15 +80,27 @@ impl PluginError {
 impl fmt::Display for PluginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Retryable { message, retry_after: Some(after) } => {
+            Self::Retryable {
+                message,
+                retry_after: Some(after),
+            } => {
                 write!(f, "retryable (after {}ms): {message}", after.as_millis())
             }
-            Self::Retryable { message, retry_after: None } => write!(f, "retryable: {message}"),
+            Self::Retryable {
+                message,
+                retry_after: None,
+            } => write!(f, "retryable: {message}"),
             Self::Permanent { code, message } => write!(f, "permanent [{code}]: {message}"),
-            Self::InvalidInput { message, field: Some(field) } => {
+            Self::InvalidInput {
+                message,
+                field: Some(field),
+            } => {
                 write!(f, "invalid input at {field}: {message}")
             }
-            Self::InvalidInput { message, field: None } => write!(f, "invalid input: {message}"),
+            Self::InvalidInput {
+                message,
+                field: None,
+            } => write!(f, "invalid input: {message}"),
         }
     }
 }

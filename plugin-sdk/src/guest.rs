@@ -68,7 +68,11 @@ impl Backend for WitBackend {
             timeout_ms: request.timeout_ms,
         };
         match http::send(&request) {
-            Ok(r) => Ok(HttpResponse { status: r.status, headers: r.headers, body: r.body }),
+            Ok(r) => Ok(HttpResponse {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }),
             Err(e) => Err(match e {
                 http::HttpError::Denied(m) => HttpError::Denied(m),
                 http::HttpError::InvalidRequest(m) => HttpError::InvalidRequest(m),
@@ -119,19 +123,22 @@ pub fn describe(plugin: &Plugin) -> types::Manifest {
 /// `invoke`, for the export glue.
 pub fn invoke(plugin: &Plugin, operation: &str, input: &str) -> Result<String, types::PluginError> {
     let backend = WitBackend;
-    plugin.invoke(&Host::new(&backend), operation, input).map_err(|e| match e {
-        PluginError::Retryable { message, retry_after } => {
-            types::PluginError::Retryable(types::RetryableError {
+    plugin
+        .invoke(&Host::new(&backend), operation, input)
+        .map_err(|e| match e {
+            PluginError::Retryable {
+                message,
+                retry_after,
+            } => types::PluginError::Retryable(types::RetryableError {
                 message,
                 retry_after_ms: retry_after
                     .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            })
-        }
-        PluginError::Permanent { code, message } => {
-            types::PluginError::Permanent(types::PermanentError { code, message })
-        }
-        PluginError::InvalidInput { message, field } => {
-            types::PluginError::InvalidInput(types::InvalidInputError { message, field })
-        }
-    })
+            }),
+            PluginError::Permanent { code, message } => {
+                types::PluginError::Permanent(types::PermanentError { code, message })
+            }
+            PluginError::InvalidInput { message, field } => {
+                types::PluginError::InvalidInput(types::InvalidInputError { message, field })
+            }
+        })
 }

@@ -108,7 +108,9 @@ impl fmt::Display for HttpError {
             Self::InvalidRequest(m) => write!(f, "invalid request: {m}"),
             Self::Timeout => write!(f, "request timed out"),
             Self::Connection(m) => write!(f, "connection failed: {m}"),
-            Self::RequestTooLarge(n) => write!(f, "request body over the host's limit of {n} bytes"),
+            Self::RequestTooLarge(n) => {
+                write!(f, "request body over the host's limit of {n} bytes")
+            }
             Self::ResponseTooLarge(n) => {
                 write!(f, "response body over the host's limit of {n} bytes")
             }
@@ -139,7 +141,10 @@ impl From<HttpError> for PluginError {
 impl HttpResponse {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body as text (invalid UTF-8 replaced).
@@ -153,7 +158,10 @@ impl HttpResponse {
         serde_json::from_slice(&self.body).map_err(|e| {
             PluginError::permanent(
                 "bad-response",
-                format!("response (status {}) is not the expected JSON: {e}", self.status),
+                format!(
+                    "response (status {}) is not the expected JSON: {e}",
+                    self.status
+                ),
             )
         })
     }
@@ -186,7 +194,10 @@ pub fn classify_status(response: &HttpResponse) -> Option<PluginError> {
     let message = format!("HTTP {status}: {snippet}");
     if matches!(status, 408 | 425 | 429 | 500 | 502 | 503 | 504) {
         let retry_after = response.header("retry-after").and_then(parse_retry_after);
-        return Some(PluginError::Retryable { message, retry_after });
+        return Some(PluginError::Retryable {
+            message,
+            retry_after,
+        });
     }
     Some(PluginError::permanent(format!("http-{status}"), message))
 }
@@ -198,7 +209,10 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// Makes requests through the host. Get one from [`crate::Host::http`].
@@ -295,7 +309,10 @@ mod tests {
     fn response(status: u16, headers: &[(&str, &str)]) -> HttpResponse {
         HttpResponse {
             status,
-            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             body: b"{\"error\":\"nope\"}".to_vec(),
         }
     }
@@ -312,8 +329,14 @@ mod tests {
         );
         let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
         match classify_status(&response(503, &[("retry-after", &later)])).unwrap() {
-            PluginError::Retryable { retry_after: Some(d), .. } => {
-                assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120), "{d:?}")
+            PluginError::Retryable {
+                retry_after: Some(d),
+                ..
+            } => {
+                assert!(
+                    d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+                    "{d:?}"
+                )
             }
             other => panic!("{other:?}"),
         }

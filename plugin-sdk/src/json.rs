@@ -19,7 +19,8 @@ pub fn decode_input<T: DeserializeOwned>(input: &str) -> Result<T, PluginError> 
         }
     })?;
     // Reject trailing garbage the way serde_json::from_str does.
-    de.end().map_err(|e| PluginError::invalid_input(e.to_string()))?;
+    de.end()
+        .map_err(|e| PluginError::invalid_input(e.to_string()))?;
     Ok(value)
 }
 
@@ -65,7 +66,9 @@ mod tests {
     #[test]
     fn missing_field_and_non_json_are_invalid_input() {
         let err = decode_input::<Order>(r#"{"lines":[]}"#).unwrap_err();
-        assert!(matches!(&err, PluginError::InvalidInput { message, .. } if message.contains("code")));
+        assert!(
+            matches!(&err, PluginError::InvalidInput { message, .. } if message.contains("code"))
+        );
         let err = decode_input::<Order>("not json").unwrap_err();
         assert!(matches!(err, PluginError::InvalidInput { field: None, .. }));
         let err = decode_input::<Order>(r#"{"code":"a","lines":[]} x"#).unwrap_err();

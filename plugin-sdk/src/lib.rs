@@ -45,8 +45,17 @@
 //!
 //! Test operations natively with [`testing::TestHost`] (feature `testing`, on by default).
 #![deny(missing_docs)]
+// Without a guest or the harness (the host's view of the SDK) dispatch has no caller.
+#![cfg_attr(
+    not(any(target_arch = "wasm32", feature = "testing")),
+    allow(
+        dead_code,
+        reason = "dispatch is used by the guest glue and the harness only"
+    )
+)]
 
 // The generated bindings name the SDK by its crate name, as the plugin crates see it.
+#[cfg(target_arch = "wasm32")]
 extern crate self as weft_plugin_sdk;
 
 mod error;

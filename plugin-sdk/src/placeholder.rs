@@ -80,7 +80,10 @@ fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if needle.is_empty() || from > haystack.len() {
         return None;
     }
-    haystack[from..].windows(needle.len()).position(|w| w == needle).map(|i| i + from)
+    haystack[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
 }
 
 #[cfg(test)]
@@ -98,7 +101,10 @@ mod tests {
             substitute(b"{{secret:other}}", lookup),
             Err(SubstituteError::NotGranted("other".into()))
         );
-        assert_eq!(substitute(b"x {{secret:key", lookup), Err(SubstituteError::Unterminated));
+        assert_eq!(
+            substitute(b"x {{secret:key", lookup),
+            Err(SubstituteError::Unterminated)
+        );
         assert_eq!(substitute(b"plain", lookup).unwrap(), b"plain".to_vec());
     }
 

@@ -2,8 +2,8 @@
 //! capabilities it asks for. From it come the manifest and the dispatch of `invoke`.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::json::{decode_input, encode_output};
 use crate::{Host, PluginError};
@@ -177,7 +177,11 @@ impl Plugin {
             None => Err(PluginError::invalid_input(format!(
                 "plugin `{}` has no operation `{operation}`; it has: {}",
                 self.name,
-                self.operations.iter().map(|op| op.name.as_str()).collect::<Vec<_>>().join(", ")
+                self.operations
+                    .iter()
+                    .map(|op| op.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }
@@ -193,7 +197,10 @@ impl Manifest {
     /// version, unique operation names, and compensations that name an existing operation.
     pub fn validate(&self) -> Result<(), String> {
         if self.name.is_empty()
-            || !self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         {
             return Err(format!(
                 "plugin name `{}` must be lower-case letters, digits and `-`",
@@ -202,8 +209,15 @@ impl Manifest {
         }
         let core = self.version.split(['-', '+']).next().unwrap_or_default();
         let parts: Vec<&str> = core.split('.').collect();
-        if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || p.parse::<u64>().is_err()) {
-            return Err(format!("version `{}` is not semantic (major.minor.patch)", self.version));
+        if parts.len() != 3
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || p.parse::<u64>().is_err())
+        {
+            return Err(format!(
+                "version `{}` is not semantic (major.minor.patch)",
+                self.version
+            ));
         }
         for (i, op) in self.operations.iter().enumerate() {
             if op.name.is_empty() {

@@ -63,7 +63,9 @@ impl TestHost {
     /// A host for tenant `test-tenant`, run `test-run`, step `test-step`, attempt 1, with a
     /// 30-second deadline.
     pub fn new() -> Self {
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
         Self {
             context: StepContext {
                 tenant: "test-tenant".into(),
@@ -161,8 +163,11 @@ impl TestHost {
     }
 
     fn redact(&self, data: Vec<u8>) -> Vec<u8> {
-        let secrets: Vec<(&str, &[u8])> =
-            self.secrets.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+        let secrets: Vec<(&str, &[u8])> = self
+            .secrets
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_bytes()))
+            .collect();
         placeholder::redact(&data, &secrets).unwrap_or(data)
     }
 
@@ -173,8 +178,9 @@ impl TestHost {
                     .into(),
             ));
         }
-        let mut builder =
-            ureq::http::Request::builder().method(request.method.as_str()).uri(&request.url);
+        let mut builder = ureq::http::Request::builder()
+            .method(request.method.as_str())
+            .uri(&request.url);
         for (name, value) in &request.headers {
             let value = self.substitute(value.as_bytes())?;
             builder = builder.header(name.as_str(), value);
@@ -183,8 +189,9 @@ impl TestHost {
             Some(b) => self.substitute(b)?,
             None => Vec::new(),
         };
-        let http_request =
-            builder.body(body).map_err(|e| HttpError::InvalidRequest(e.to_string()))?;
+        let http_request = builder
+            .body(body)
+            .map_err(|e| HttpError::InvalidRequest(e.to_string()))?;
         let timeout = Duration::from_millis(request.timeout_ms.map_or(30_000, u64::from));
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -202,20 +209,27 @@ impl TestHost {
             .iter()
             .map(|(k, v)| {
                 let v = self.redact(v.as_bytes().to_vec());
-                (k.as_str().to_owned(), String::from_utf8_lossy(&v).into_owned())
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                )
             })
             .collect();
-        let body =
-            response.body_mut().with_config().limit(MAX_RESPONSE_BYTES).read_to_vec().map_err(
-                |e| match e {
-                    ureq::Error::BodyExceedsLimit(_) => {
-                        HttpError::ResponseTooLarge(MAX_RESPONSE_BYTES)
-                    }
-                    ureq::Error::Timeout(_) => HttpError::Timeout,
-                    other => HttpError::Connection(other.to_string()),
-                },
-            )?;
-        Ok(HttpResponse { status, headers, body: self.redact(body) })
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => HttpError::ResponseTooLarge(MAX_RESPONSE_BYTES),
+                ureq::Error::Timeout(_) => HttpError::Timeout,
+                other => HttpError::Connection(other.to_string()),
+            })?;
+        Ok(HttpResponse {
+            status,
+            headers,
+            body: self.redact(body),
+        })
     }
 }
 

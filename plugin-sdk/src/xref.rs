@@ -19,7 +19,9 @@ pub fn parse_ref(reference: &str) -> Result<XrefRef<'_>, String> {
     let (system, rest) = reference.split_once(':').ok_or_else(bad)?;
     let (kind, id) = rest.split_once('/').ok_or_else(bad)?;
     let system_ok = !system.is_empty()
-        && system.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && system
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !system_ok || kind.is_empty() || id.is_empty() {
         return Err(bad());
     }
@@ -44,7 +46,10 @@ impl XrefMap {
             } else {
                 return None;
             };
-            parse_ref(other).ok().filter(|r| r.system == system).map(|_| other.clone())
+            parse_ref(other)
+                .ok()
+                .filter(|r| r.system == system)
+                .map(|_| other.clone())
         }))
     }
 
@@ -55,7 +60,11 @@ impl XrefMap {
         if ra.system == rb.system {
             return Err(format!("`{a}` and `{b}` are in the same system"));
         }
-        let system_of = |r: &str| parse_ref(r).map(|r| r.system.to_owned()).unwrap_or_default();
+        let system_of = |r: &str| {
+            parse_ref(r)
+                .map(|r| r.system.to_owned())
+                .unwrap_or_default()
+        };
         self.links.retain(|(x, y)| {
             let replaced = |from: &str, to_system: &str| {
                 (x == from && system_of(y) == to_system) || (y == from && system_of(x) == to_system)
@@ -75,11 +84,20 @@ mod tests {
     fn links_both_ways_and_replaces_old_links() {
         let mut m = XrefMap::default();
         m.put("crm:account/1", "odoo:res.partner/42").unwrap();
-        assert_eq!(m.get("crm:account/1", "odoo").unwrap().as_deref(), Some("odoo:res.partner/42"));
-        assert_eq!(m.get("odoo:res.partner/42", "crm").unwrap().as_deref(), Some("crm:account/1"));
+        assert_eq!(
+            m.get("crm:account/1", "odoo").unwrap().as_deref(),
+            Some("odoo:res.partner/42")
+        );
+        assert_eq!(
+            m.get("odoo:res.partner/42", "crm").unwrap().as_deref(),
+            Some("crm:account/1")
+        );
         assert_eq!(m.get("crm:account/1", "shop").unwrap(), None);
         m.put("crm:account/1", "odoo:res.partner/43").unwrap();
-        assert_eq!(m.get("crm:account/1", "odoo").unwrap().as_deref(), Some("odoo:res.partner/43"));
+        assert_eq!(
+            m.get("crm:account/1", "odoo").unwrap().as_deref(),
+            Some("odoo:res.partner/43")
+        );
         assert_eq!(m.get("odoo:res.partner/42", "crm").unwrap(), None);
     }
 

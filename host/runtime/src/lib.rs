@@ -1,1 +1,33 @@
+//! The Weft plugin runtime: runs WebAssembly component plugins of the `weft:plugin` world in a
+//! sandbox with hard limits.
+//!
+//! One [`Runtime`] per process holds the wasmtime engine (pooling allocator, epoch interruption),
+//! the linker with the host's imports, and the loaded plugins. [`Runtime::load`] compiles a
+//! component once (or loads it precompiled from the on-disk cache), links it and reads its
+//! manifest; [`Runtime::invoke`] runs one attempt in a fresh store and always ends in exactly one
+//! classified [`Outcome`]: a plugin that loops, bloats, traps or lies fails its own attempt while
+//! the host and every other attempt carry on.
 
+mod audit;
+mod bindings;
+mod cache;
+mod egress;
+mod engine;
+mod host;
+mod limits;
+mod outcome;
+mod plugin;
+mod runtime;
+mod services;
+mod state;
+mod verdict;
+
+pub use audit::{AuditOutcome, AuditRecord, AuditSink, MemoryAudit};
+pub use cache::sha256_hex;
+pub use egress::{EgressPolicy, EgressRule};
+pub use limits::{LimitOverrides, Limits};
+pub use outcome::{AttemptReport, LogLevel, LogLine, Outcome, OutcomeClass};
+pub use plugin::{LoadError, LoadedPlugin};
+pub use runtime::{AttemptRequest, Runtime, RuntimeConfig, StartError, StepContext};
+pub use services::{MemoryXref, SecretValue, Services, XrefStore};
+pub use weft_plugin_sdk::{Capabilities, Manifest, OperationInfo};

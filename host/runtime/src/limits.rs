@@ -1,0 +1,146 @@
+//! The limits an attempt runs under: each a named setting with a default, overridable per tenant
+//! and per step. Everything a guest controls is bounded by one of these.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Effective limits of one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Linear memory the plugin may grow to, across all its memories.
+    pub memory_bytes: u64,
+    /// Time the plugin may spend executing (not waiting on host calls such as HTTP).
+    #[serde(with = "millis")]
+    pub cpu_time: Duration,
+    /// Time the whole attempt may take, host calls included.
+    #[serde(with = "millis")]
+    pub wall_time: Duration,
+    /// Size of the JSON input handed to the plugin.
+    pub max_input_bytes: u64,
+    /// Size of the JSON output the plugin may return.
+    pub max_output_bytes: u64,
+    /// Size of one HTTP request body, and of one response body.
+    pub max_http_body_bytes: u64,
+    /// HTTP calls one attempt may make.
+    pub max_http_calls: u32,
+    /// Longest wait for one HTTP response (also cut to the attempt's remaining wall time).
+    #[serde(with = "millis")]
+    pub http_timeout: Duration,
+    /// Log text one attempt may record; lines past it are dropped and counted.
+    pub max_log_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 64 << 20,
+            cpu_time: Duration::from_secs(5),
+            wall_time: Duration::from_secs(30),
+            max_input_bytes: 1 << 20,
+            max_output_bytes: 1 << 20,
+            max_http_body_bytes: 8 << 20,
+            max_http_calls: 32,
+            http_timeout: Duration::from_secs(20),
+            max_log_bytes: 64 << 10,
+        }
+    }
+}
+
+/// A partial set of limits: a tenant's or a step's overrides. Unset fields keep the value below.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitOverrides {
+    /// See [`Limits::memory_bytes`].
+    pub memory_bytes: Option<u64>,
+    /// See [`Limits::cpu_time`], in milliseconds.
+    #[serde(default, with = "opt_millis")]
+    pub cpu_time: Option<Duration>,
+    /// See [`Limits::wall_time`], in milliseconds.
+    #[serde(default, with = "opt_millis")]
+    pub wall_time: Option<Duration>,
+    /// See [`Limits::max_input_bytes`].
+    pub max_input_bytes: Option<u64>,
+    /// See [`Limits::max_output_bytes`].
+    pub max_output_bytes: Option<u64>,
+    /// See [`Limits::max_http_body_bytes`].
+    pub max_http_body_bytes: Option<u64>,
+    /// See [`Limits::max_http_calls`].
+    pub max_http_calls: Option<u32>,
+    /// See [`Limits::http_timeout`], in milliseconds.
+    #[serde(default, with = "opt_millis")]
+    pub http_timeout: Option<Duration>,
+    /// See [`Limits::max_log_bytes`].
+    pub max_log_bytes: Option<u64>,
+}
+
+impl Limits {
+    /// These limits with `overrides` applied: defaults, then the tenant's, then the step's.
+    #[must_use]
+    pub fn with(mut self, overrides: &LimitOverrides) -> Self {
+        let o = overrides;
+        self.memory_bytes = o.memory_bytes.unwrap_or(self.memory_bytes);
+        self.cpu_time = o.cpu_time.unwrap_or(self.cpu_time);
+        self.wall_time = o.wall_time.unwrap_or(self.wall_time);
+        self.max_input_bytes = o.max_input_bytes.unwrap_or(self.max_input_bytes);
+        self.max_output_bytes = o.max_output_bytes.unwrap_or(self.max_output_bytes);
+        self.max_http_body_bytes = o.max_http_body_bytes.unwrap_or(self.max_http_body_bytes);
+        self.max_http_calls = o.max_http_calls.unwrap_or(self.max_http_calls);
+        self.http_timeout = o.http_timeout.unwrap_or(self.http_timeout);
+        self.max_log_bytes = o.max_log_bytes.unwrap_or(self.max_log_bytes);
+        self
+    }
+}
+
+mod millis {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+mod opt_millis {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub(super) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_overrides_win_over_tenant_overrides_over_defaults() {
+        let tenant: LimitOverrides =
+            serde_json::from_str(r#"{"memory_bytes": 1000000, "cpu_time": 200}"#).unwrap();
+        let step: LimitOverrides = serde_json::from_str(r#"{"cpu_time": 50}"#).unwrap();
+        let limits = Limits::default().with(&tenant).with(&step);
+        assert_eq!(limits.memory_bytes, 1_000_000);
+        assert_eq!(limits.cpu_time, Duration::from_millis(50));
+        assert_eq!(limits.wall_time, Limits::default().wall_time);
+    }
+
+    #[test]
+    fn unknown_override_keys_are_refused() {
+        let err = serde_json::from_str::<LimitOverrides>(r#"{"memory": 5}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `memory`"), "{err}");
+    }
+}

@@ -1,0 +1,264 @@
+//! What one attempt's `Store` holds: WASI (as little as the Rust standard library needs), the
+//! call's context and grants, the limits and the meters that enforce them, and what the attempt
+//! leaves behind (logs, stderr, HTTP call count).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, Result as WasmResult};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::egress::EgressPolicy;
+use crate::limits::Limits;
+use crate::outcome::cut_text;
+use crate::services::{SecretValue, Services};
+use crate::{LogLine, StepContext};
+
+/// Bytes of the guest's stderr kept, for panic messages.
+const STDERR_CAPTURE_BYTES: usize = 8 << 10;
+/// Longest single log line kept; longer ones are cut.
+const MAX_LOG_LINE_BYTES: usize = 4 << 10;
+/// Table elements a guest may grow to (function tables of Rust components stay far below).
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// Who is calling and what they are granted, for one attempt.
+#[derive(Debug, Clone)]
+pub(crate) struct Grants {
+    pub context: StepContext,
+    /// `name@version` of the plugin.
+    pub plugin: String,
+    pub config: Arc<BTreeMap<String, String>>,
+    /// The tenant's secrets that the plugin's manifest names.
+    pub secrets: BTreeMap<String, SecretValue>,
+    pub egress: Arc<EgressPolicy>,
+    pub deadline: SystemTime,
+}
+
+impl Grants {
+    /// Nothing granted: for reading a plugin's manifest.
+    pub fn for_describe(deadline: SystemTime) -> Self {
+        Self {
+            context: StepContext {
+                tenant: String::new(),
+                run_id: String::new(),
+                step_id: "describe".into(),
+                attempt: 1,
+                idempotency_key: String::new(),
+            },
+            plugin: String::new(),
+            config: Arc::default(),
+            secrets: BTreeMap::new(),
+            egress: Arc::default(),
+            deadline,
+        }
+    }
+
+    /// Name and value pairs for redaction.
+    pub fn secret_pairs(&self) -> Vec<(&str, &[u8])> {
+        self.secrets
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.expose().as_bytes()))
+            .collect()
+    }
+
+    /// Replaces any granted secret's value in `text` with its placeholder.
+    pub fn redact(&self, text: String) -> String {
+        if self.secrets.is_empty() {
+            return text;
+        }
+        match weft_plugin_sdk::placeholder::redact(text.as_bytes(), &self.secret_pairs()) {
+            Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            None => text,
+        }
+    }
+}
+
+/// Store data of one attempt.
+pub(crate) struct AttemptState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub memory: MemoryMeter,
+    pub cpu: CpuMeter,
+    pub grants: Grants,
+    pub limits: Limits,
+    pub services: Services,
+    pub http_client: reqwest::Client,
+    pub http_calls: u32,
+    pub logs: LogBuffer,
+    pub stderr: MemoryOutputPipe,
+}
+
+impl AttemptState {
+    pub fn new(
+        grants: Grants,
+        limits: Limits,
+        services: Services,
+        http_client: reqwest::Client,
+        tick: Duration,
+    ) -> Self {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
+        // No preopened directories, no environment, no arguments, no sockets: a plugin reaches
+        // the world only through the weft:plugin imports.
+        let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryMeter {
+                limit: limits.memory_bytes,
+                used: 0,
+                exceeded: false,
+            },
+            cpu: CpuMeter::new(limits.cpu_time, tick),
+            logs: LogBuffer::new(limits.max_log_bytes),
+            grants,
+            limits,
+            services,
+            http_client,
+            http_calls: 0,
+            stderr,
+        }
+    }
+
+    /// The end of the guest's stderr (where Rust prints panic messages), if any.
+    pub fn stderr_text(&self) -> Option<String> {
+        let bytes = self.stderr.contents();
+        let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+        (!text.is_empty()).then(|| self.grants.redact(text))
+    }
+}
+
+impl WasiView for AttemptState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Linear memory accounting across all of the attempt's memories.
+pub(crate) struct MemoryMeter {
+    pub limit: u64,
+    pub used: u64,
+    pub exceeded: bool,
+}
+
+/// The trap a limit breach raises; the attempt's outcome is read from the meters, not from it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LimitTrap {
+    #[error("memory limit of {0} bytes exceeded")]
+    Memory(u64),
+    #[error("CPU time limit of {0:?} exceeded")]
+    Cpu(Duration),
+}
+
+impl ResourceLimiter for AttemptState {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> WasmResult<bool> {
+        let m = &mut self.memory;
+        let grow = u64::try_from(desired.saturating_sub(current)).unwrap_or(u64::MAX);
+        if m.used.saturating_add(grow) > m.limit {
+            // Trap at once instead of returning `false`: a Rust guest would abort with a generic
+            // "allocation failed", and the operator should read "memory limit" instead.
+            m.exceeded = true;
+            return Err(LimitTrap::Memory(m.limit).into());
+        }
+        m.used += grow;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> WasmResult<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// Guest execution time, in epoch ticks. The epoch callback runs once per tick while the guest
+/// executes, and once when it resumes after a host call however long that took, so waiting on
+/// HTTP does not count as CPU.
+pub(crate) struct CpuMeter {
+    pub ticks: u64,
+    pub limit_ticks: u64,
+    pub limit: Duration,
+    pub exceeded: bool,
+}
+
+impl CpuMeter {
+    fn new(limit: Duration, tick: Duration) -> Self {
+        let limit_ticks = (limit.as_micros() / tick.as_micros().max(1)).max(1);
+        Self {
+            ticks: 0,
+            limit_ticks: u64::try_from(limit_ticks).unwrap_or(u64::MAX),
+            limit,
+            exceeded: false,
+        }
+    }
+
+    /// Counts a tick; `Err` once the budget is spent.
+    pub fn tick(&mut self) -> Result<(), LimitTrap> {
+        self.ticks += 1;
+        if self.ticks > self.limit_ticks {
+            self.exceeded = true;
+            return Err(LimitTrap::Cpu(self.limit));
+        }
+        Ok(())
+    }
+}
+
+/// Log lines of one attempt, capped in total size.
+pub(crate) struct LogBuffer {
+    pub lines: Vec<LogLine>,
+    pub dropped: u32,
+    bytes: u64,
+    limit: u64,
+}
+
+impl LogBuffer {
+    fn new(limit: u64) -> Self {
+        Self {
+            lines: Vec::new(),
+            dropped: 0,
+            bytes: 0,
+            limit,
+        }
+    }
+
+    pub fn push(&mut self, mut line: LogLine) {
+        line.message = cut_text(line.message, MAX_LOG_LINE_BYTES);
+        let size = line.message.len() as u64;
+        if self.bytes + size > self.limit {
+            self.dropped = self.dropped.saturating_add(1);
+            return;
+        }
+        self.bytes += size;
+        self.lines.push(line);
+    }
+}
+
+/// Secret names a plugin may use: those its manifest declares.
+pub(crate) fn granted_secrets(
+    declared: &HashSet<String>,
+    tenant_secrets: &BTreeMap<String, SecretValue>,
+) -> BTreeMap<String, SecretValue> {
+    tenant_secrets
+        .iter()
+        .filter(|(name, _)| declared.contains(*name))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}

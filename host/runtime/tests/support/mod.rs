@@ -1,0 +1,206 @@
+//! Shared by the runtime's test binaries: the built test plugins, a runtime with a warm compile
+//! cache, and a local HTTP server that shows what reached it.
+
+#![allow(dead_code, reason = "each test binary uses a different part")]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
+
+use weft_runtime::{
+    AttemptRequest, LoadedPlugin, MemoryAudit, Runtime, RuntimeConfig, Services, StepContext,
+};
+
+/// Where `cargo xtask` put the plugin components.
+pub fn plugin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("WEFT_PLUGIN_DIR") {
+        return dir.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("wasm32-wasip2/plugin")
+}
+
+/// The bytes of test plugin `crate_name` (e.g. `weft_test_echo`).
+pub fn plugin_bytes(crate_name: &str) -> Vec<u8> {
+    let path = plugin_dir().join(format!("{crate_name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; build the plugins first: `cargo xtask test` does",
+            path.display()
+        )
+    })
+}
+
+fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/weft-test-cache")
+}
+
+pub fn config() -> RuntimeConfig {
+    RuntimeConfig {
+        cache_dir: Some(cache_dir()),
+        ..RuntimeConfig::default()
+    }
+}
+
+/// Compiles every test plugin once per process (debug-build Cranelift is slow), so tests running
+/// in parallel load them from the cache instead of compiling each on its own.
+fn warm_cache() {
+    static WARM: Once = Once::new();
+    WARM.call_once(|| {
+        // On a thread of its own: the caller may already be inside a tokio runtime.
+        std::thread::spawn(|| {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                let (services, _) = Services::in_memory();
+                let runtime = Runtime::new(config(), services).unwrap();
+                for name in ["weft_test_echo", "weft_test_hostile"] {
+                    runtime.load(&plugin_bytes(name)).await.unwrap();
+                }
+            });
+        })
+        .join()
+        .unwrap();
+    });
+}
+
+/// A runtime with in-memory services, and its audit log.
+pub fn runtime() -> (Runtime, Arc<MemoryAudit>) {
+    runtime_with(config())
+}
+
+pub fn runtime_with(config: RuntimeConfig) -> (Runtime, Arc<MemoryAudit>) {
+    warm_cache();
+    let (services, audit) = Services::in_memory();
+    (Runtime::new(config, services).unwrap(), audit)
+}
+
+pub async fn load(runtime: &Runtime, crate_name: &str) -> Arc<LoadedPlugin> {
+    runtime.load(&plugin_bytes(crate_name)).await.unwrap()
+}
+
+pub fn context() -> StepContext {
+    StepContext {
+        tenant: "acme".into(),
+        run_id: "run-1".into(),
+        step_id: "step-1".into(),
+        attempt: 2,
+        idempotency_key: "acme/run-1/step-1".into(),
+    }
+}
+
+pub fn request(operation: &str, input: serde_json::Value) -> AttemptRequest {
+    AttemptRequest::new(context(), operation, input.to_string())
+}
+
+pub fn config_of(pairs: &[(&str, &str)]) -> Arc<BTreeMap<String, String>> {
+    Arc::new(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+/// What the test server received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// A local HTTP server. Routes:
+/// - `/echo`: 200 with a JSON description of the request (headers and body included),
+/// - `/big?bytes=N`: N bytes,
+/// - `/slow?ms=N`: waits, then 200,
+/// - `/status/N`: status N (429 and 503 carry `Retry-After: 3`).
+pub struct TestServer {
+    pub base: String,
+    pub received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl TestServer {
+    pub fn start() -> Self {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let port = server.server_addr().to_ip().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
+        std::thread::spawn(move || {
+            for request in server.incoming_requests() {
+                let log = log.clone();
+                std::thread::spawn(move || serve(request, &log));
+            }
+        });
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            received,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+fn serve(mut request: tiny_http::Request, log: &Mutex<Vec<Received>>) {
+    let mut body = String::new();
+    let _ = request.as_reader().read_to_string(&mut body);
+    let received = Received {
+        method: request.method().to_string(),
+        url: request.url().to_owned(),
+        headers: request
+            .headers()
+            .iter()
+            .map(|h| {
+                (
+                    h.field.as_str().as_str().to_ascii_lowercase(),
+                    h.value.as_str().to_owned(),
+                )
+            })
+            .collect(),
+        body,
+    };
+    log.lock().unwrap().push(received.clone());
+    let (path, query) = received.url.split_once('?').unwrap_or((&received.url, ""));
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .unwrap_or("0")
+    };
+    let response = if path == "/echo" {
+        let headers: serde_json::Map<String, serde_json::Value> = received
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
+        let json = serde_json::json!({
+            "method": received.method, "url": received.url, "headers": headers, "body": received.body,
+        });
+        tiny_http::Response::from_string(json.to_string())
+    } else if path == "/big" {
+        tiny_http::Response::from_string("y".repeat(param("bytes").parse().unwrap()))
+    } else if path == "/slow" {
+        std::thread::sleep(Duration::from_millis(param("ms").parse().unwrap()));
+        tiny_http::Response::from_string("late")
+    } else if let Some(code) = path.strip_prefix("/status/") {
+        let code: u16 = code.parse().unwrap();
+        let r = tiny_http::Response::from_string(format!("status {code}")).with_status_code(code);
+        if code == 429 || code == 503 {
+            r.with_header(tiny_http::Header::from_bytes("Retry-After", "3").unwrap())
+        } else {
+            r
+        }
+    } else {
+        tiny_http::Response::from_string("not found").with_status_code(404)
+    };
+    let _ = request.respond(response);
+}
