@@ -10,6 +10,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditRecord {
     /// When the call started.
+    #[serde(rename = "at_unix_ms", with = "crate::serde_time::unix_millis")]
     pub at: SystemTime,
     /// Tenant of the run.
     pub tenant: String,
@@ -34,6 +35,7 @@ pub struct AuditRecord {
     /// Response body size in bytes (as far as it was read).
     pub response_bytes: u64,
     /// How long the call took.
+    #[serde(rename = "duration_ms", with = "crate::serde_time::millis")]
     pub duration: Duration,
 }
 

@@ -18,6 +18,7 @@ mod limits;
 mod outcome;
 mod plugin;
 mod runtime;
+mod serde_time;
 mod services;
 mod state;
 mod verdict;

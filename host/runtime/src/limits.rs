@@ -11,10 +11,10 @@ pub struct Limits {
     /// Linear memory the plugin may grow to, across all its memories.
     pub memory_bytes: u64,
     /// Time the plugin may spend executing (not waiting on host calls such as HTTP).
-    #[serde(with = "millis")]
+    #[serde(with = "crate::serde_time::millis")]
     pub cpu_time: Duration,
     /// Time the whole attempt may take, host calls included.
-    #[serde(with = "millis")]
+    #[serde(with = "crate::serde_time::millis")]
     pub wall_time: Duration,
     /// Size of the JSON input handed to the plugin.
     pub max_input_bytes: u64,
@@ -25,7 +25,7 @@ pub struct Limits {
     /// HTTP calls one attempt may make.
     pub max_http_calls: u32,
     /// Longest wait for one HTTP response (also cut to the attempt's remaining wall time).
-    #[serde(with = "millis")]
+    #[serde(with = "crate::serde_time::millis")]
     pub http_timeout: Duration,
     /// Log text one attempt may record; lines past it are dropped and counted.
     pub max_log_bytes: u64,
@@ -54,10 +54,10 @@ pub struct LimitOverrides {
     /// See [`Limits::memory_bytes`].
     pub memory_bytes: Option<u64>,
     /// See [`Limits::cpu_time`], in milliseconds.
-    #[serde(default, with = "opt_millis")]
+    #[serde(default, with = "crate::serde_time::opt_millis")]
     pub cpu_time: Option<Duration>,
     /// See [`Limits::wall_time`], in milliseconds.
-    #[serde(default, with = "opt_millis")]
+    #[serde(default, with = "crate::serde_time::opt_millis")]
     pub wall_time: Option<Duration>,
     /// See [`Limits::max_input_bytes`].
     pub max_input_bytes: Option<u64>,
@@ -68,7 +68,7 @@ pub struct LimitOverrides {
     /// See [`Limits::max_http_calls`].
     pub max_http_calls: Option<u32>,
     /// See [`Limits::http_timeout`], in milliseconds.
-    #[serde(default, with = "opt_millis")]
+    #[serde(default, with = "crate::serde_time::opt_millis")]
     pub http_timeout: Option<Duration>,
     /// See [`Limits::max_log_bytes`].
     pub max_log_bytes: Option<u64>,
@@ -89,37 +89,6 @@ impl Limits {
         self.http_timeout = o.http_timeout.unwrap_or(self.http_timeout);
         self.max_log_bytes = o.max_log_bytes.unwrap_or(self.max_log_bytes);
         self
-    }
-}
-
-mod millis {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Ok(Duration::from_millis(u64::deserialize(d)?))
-    }
-}
-
-mod opt_millis {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub(super) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
 }
 

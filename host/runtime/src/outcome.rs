@@ -22,6 +22,7 @@ pub enum Outcome {
         /// Why.
         message: String,
         /// The remote asked to wait at least this long.
+        #[serde(rename = "retry_after_ms", with = "crate::serde_time::opt_millis")]
         retry_after: Option<Duration>,
     },
     /// The plugin said: this will never work as it is.
@@ -46,6 +47,7 @@ pub enum Outcome {
     /// The plugin executed longer than its CPU budget.
     CpuExceeded {
         /// The budget.
+        #[serde(rename = "limit_ms", with = "crate::serde_time::millis")]
         limit: Duration,
     },
     /// The plugin tried to grow its memory past its limit.
@@ -56,6 +58,7 @@ pub enum Outcome {
     /// The attempt took longer than its wall-clock limit (host calls included).
     Timeout {
         /// The limit.
+        #[serde(rename = "limit_ms", with = "crate::serde_time::millis")]
         limit: Duration,
     },
     /// The output is larger than allowed.
@@ -201,6 +204,7 @@ pub enum LogLevel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LogLine {
     /// When.
+    #[serde(rename = "at_unix_ms", with = "crate::serde_time::unix_millis")]
     pub at: SystemTime,
     /// Severity.
     pub level: LogLevel,
@@ -220,6 +224,7 @@ pub struct AttemptReport {
     /// HTTP calls it asked for (sent or refused).
     pub http_calls: u32,
     /// How long it took.
+    #[serde(rename = "duration_ms", with = "crate::serde_time::millis")]
     pub duration: Duration,
 }
 

@@ -1,0 +1,110 @@
+//! Hostile plugins running concurrently with well-behaved calls: every well-behaved call gets its
+//! own correct answer, every hostile one its own classified failure, and the host's memory stays
+//! bounded. Its own test binary, so the memory figures are this test's alone.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use weft_runtime::{Outcome, OutcomeClass, RuntimeConfig};
+
+use support::{config, load, request, runtime_with};
+
+const SLOTS: u32 = 8;
+const MEMORY_LIMIT: u64 = 32 << 20;
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hostile_plugins_do_not_disturb_well_behaved_ones() {
+    let (rt, _) = runtime_with(RuntimeConfig {
+        max_concurrent_attempts: SLOTS,
+        ..config()
+    });
+    let rt = Arc::new(rt);
+    let echo = load(&rt, "weft_test_echo").await;
+    let hostile = load(&rt, "weft_test_hostile").await;
+    // Warm up so the baseline includes the runtime's steady state.
+    for _ in 0..20 {
+        rt.invoke(&echo, request("echo", json!({"message": "warm"})))
+            .await;
+    }
+    let baseline = rss_bytes();
+    let peak = Arc::new(AtomicU64::new(baseline));
+    let sampler = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(rss_bytes(), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+
+    let hostile_ops = [
+        ("hog", OutcomeClass::MemoryExceeded),
+        ("spin", OutcomeClass::CpuExceeded),
+        ("panic", OutcomeClass::Trap),
+        ("recurse", OutcomeClass::Trap),
+        ("not-json", OutcomeClass::BadOutput),
+    ];
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let (op, expected) = hostile_ops[i % hostile_ops.len()];
+        let (rt, hostile) = (rt.clone(), hostile.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut req = request(op, json!({}));
+            req.limits.memory_bytes = MEMORY_LIMIT;
+            req.limits.cpu_time = Duration::from_millis(100);
+            let report = rt.invoke(&hostile, req).await;
+            assert_eq!(
+                report.outcome.class(),
+                expected,
+                "{op}: {:?}",
+                report.outcome
+            );
+        }));
+    }
+    for i in 0..300 {
+        let (rt, echo) = (rt.clone(), echo.clone());
+        tasks.push(tokio::spawn(async move {
+            let message = format!("order-{i}");
+            let report = rt
+                .invoke(&echo, request("echo", json!({ "message": message })))
+                .await;
+            assert_eq!(
+                report.outcome,
+                Outcome::Ok {
+                    output: json!({ "message": message }).to_string()
+                }
+            );
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    sampler.abort();
+    let peak_growth = peak.load(Ordering::Relaxed).saturating_sub(baseline);
+    let after_growth = rss_bytes().saturating_sub(baseline);
+    // At most SLOTS instances hold memory at once, each under its limit; pooled memory is
+    // decommitted when an instance is dropped.
+    let bound = u64::from(SLOTS) * MEMORY_LIMIT + (64 << 20);
+    assert!(
+        peak_growth < bound,
+        "peak RSS grew by {} MiB (bound {} MiB)",
+        peak_growth >> 20,
+        bound >> 20
+    );
+    assert!(
+        after_growth < 64 << 20,
+        "RSS stayed {} MiB above baseline",
+        after_growth >> 20
+    );
+}
