@@ -11,7 +11,7 @@
 //!
 //! #[derive(Deserialize, JsonSchema)]
 //! struct In { name: String }
-//! #[derive(Serialize, Deserialize, JsonSchema)]
+//! #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 //! struct Out { greeting: String }
 //!
 //! fn hello(host: &Host<'_>, input: In) -> Result<Out, PluginError> {

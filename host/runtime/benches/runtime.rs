@@ -3,6 +3,12 @@
 //! - load_precompiled: loading it from the on-disk cache into a new runtime (median of 5),
 //! - invoke p50/p99: fresh store + instantiate + invoke + drop of `echo`, warm, 10,000 calls.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "a benchmark harness: failing loudly is right"
+)]
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 

@@ -2,6 +2,12 @@
 //! own correct answer, every hostile one its own classified failure, and the host's memory stays
 //! bounded. Its own test binary, so the memory figures are this test's alone.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail loudly, like the tests"
+)]
+
 mod support;
 
 use std::sync::Arc;

@@ -1,5 +1,11 @@
 //! The runtime's tests against real components in wasmtime: one binary, one module per area.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail loudly, like the tests"
+)]
+
 #[path = "../support/mod.rs"]
 mod support;
 
