@@ -121,3 +121,8 @@ macro_rules! export_plugin {
         };
     };
 }
+
+/// The README's plugin example, compiled and run as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
