@@ -106,6 +106,43 @@ pub struct RetryPolicy {
     pub non_retryable: Vec<String>,
 }
 
+impl RetryPolicy {
+    /// The outcome classes `non_retryable:` may list. `plugin-permanent` and `invalid-input` are
+    /// not among them because they are never retried whatever the policy says.
+    pub const CLASSES: &'static [&'static str] = &[
+        "plugin-retryable",
+        "trap",
+        "cpu-exceeded",
+        "memory-exceeded",
+        "timeout",
+        "output-too-large",
+        "bad-output",
+    ];
+}
+
+impl Default for RetryPolicy {
+    /// The policy of a step without `retry:`, and the values of the keys `retry:` leaves out.
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            initial: Duration::from_secs(1),
+            multiplier: 2.0,
+            max: Duration::from_secs(5 * 60),
+            jitter: 0.2,
+            non_retryable: ["trap", "memory-exceeded", "output-too-large", "bad-output"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+impl std::fmt::Display for OperationRef {
+    /// `plugin.operation`, as written in a definition.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.plugin, self.operation)
+    }
+}
+
 /// A reference `${input.a.b[0]}` or `${steps.customer.output.id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reference {

@@ -77,3 +77,20 @@ impl AuditSink for MemoryAudit {
         }
     }
 }
+
+/// Sends records to `tracing` (target `weft::audit`); for hosts that persist the records that
+/// come back in each [`crate::AttemptReport`] themselves.
+#[derive(Debug, Default)]
+pub struct TracingAudit;
+
+impl AuditSink for TracingAudit {
+    fn record(&self, r: AuditRecord) {
+        tracing::debug!(
+            target: "weft::audit",
+            tenant = %r.tenant, run = %r.run_id, step = %r.step_id, attempt = r.attempt,
+            plugin = %r.plugin, method = %r.method, url = %r.url, status = ?r.status,
+            outcome = ?r.outcome, duration_ms = r.duration.as_millis() as u64,
+            "outbound call"
+        );
+    }
+}

@@ -23,7 +23,7 @@ mod services;
 mod state;
 mod verdict;
 
-pub use audit::{AuditOutcome, AuditRecord, AuditSink, MemoryAudit};
+pub use audit::{AuditOutcome, AuditRecord, AuditSink, MemoryAudit, TracingAudit};
 pub use cache::sha256_hex;
 pub use egress::{EgressPolicy, EgressRule};
 pub use limits::{LimitOverrides, Limits};
@@ -31,4 +31,5 @@ pub use outcome::{AttemptReport, LogLevel, LogLine, Outcome, OutcomeClass};
 pub use plugin::{LoadError, LoadedPlugin};
 pub use runtime::{AttemptRequest, Runtime, RuntimeConfig, StartError, StepContext};
 pub use services::{MemoryXref, SecretValue, Services, XrefStore};
+pub use weft_plugin_sdk::xref as xref_ref;
 pub use weft_plugin_sdk::{Capabilities, Manifest, OperationInfo};

@@ -223,6 +223,8 @@ pub struct AttemptReport {
     pub logs_dropped: u32,
     /// HTTP calls it asked for (sent or refused).
     pub http_calls: u32,
+    /// The audit records of those calls (also sent to the runtime's audit sink).
+    pub calls: Vec<crate::AuditRecord>,
     /// How long it took.
     #[serde(rename = "duration_ms", with = "crate::serde_time::millis")]
     pub duration: Duration,

@@ -267,6 +267,7 @@ impl Runtime {
                 logs: Vec::new(),
                 logs_dropped: 0,
                 http_calls: 0,
+                calls: Vec::new(),
                 duration: started.elapsed(),
             };
         }
@@ -303,6 +304,7 @@ impl Runtime {
             logs: std::mem::take(&mut state.logs.lines),
             logs_dropped: state.logs.dropped,
             http_calls: state.http_calls,
+            calls: std::mem::take(&mut state.calls),
             duration: started.elapsed(),
         }
     }

@@ -87,6 +87,7 @@ pub(crate) struct AttemptState {
     pub services: Services,
     pub http_client: reqwest::Client,
     pub http_calls: u32,
+    pub calls: Vec<crate::AuditRecord>,
     pub logs: LogBuffer,
     pub stderr: MemoryOutputPipe,
 }
@@ -123,6 +124,7 @@ impl AttemptState {
             services,
             http_client,
             http_calls: 0,
+            calls: Vec::new(),
             stderr,
         }
     }

@@ -57,7 +57,7 @@ impl Host for AttemptState {
             Err(Failure::Failed(e)) => (AuditOutcome::Failed(describe(&e)), Err(e)),
         };
         let c = &self.grants.context;
-        self.services.audit.record(AuditRecord {
+        let record = AuditRecord {
             at,
             tenant: c.tenant.clone(),
             run_id: c.run_id.clone(),
@@ -71,7 +71,9 @@ impl Host for AttemptState {
             request_bytes,
             response_bytes: outcome.response_bytes,
             duration: started.elapsed(),
-        });
+        };
+        self.services.audit.record(record.clone());
+        self.calls.push(record);
         result
     }
 }

@@ -1,0 +1,352 @@
+//! YAML text to a small tree that remembers the line of every node.
+//!
+//! saphyr's `MarkedYamlOwned` carries spans but also YAML features a definition has no use for
+//! (tags, aliases, non-string keys, unparsed representations). Converting once into [`Node`]
+//! keeps validation simple: it sees only null, booleans, numbers, strings, sequences and
+//! mappings with string keys in source order. Problems found while converting are reported with
+//! the path of the node, like validation errors; YAML syntax errors, including duplicate keys
+//! (saphyr rejects them), get the field `(yaml)` and the scanner's line.
+
+use std::collections::BTreeSet;
+
+use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, ScanError, YamlDataOwned};
+
+use crate::DefinitionError;
+
+/// A YAML node and the 1-based line it starts on.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Node {
+    pub(crate) line: usize,
+    pub(crate) value: Value,
+}
+
+/// The data of a [`Node`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// Always finite: JSON has no NaN or infinity, so they are rejected here.
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    /// Entries in source order; keys are unique.
+    Map(Vec<Entry>),
+}
+
+/// One `key: value` of a mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Entry {
+    pub(crate) key: String,
+    pub(crate) key_line: usize,
+    pub(crate) value: Node,
+}
+
+impl Value {
+    /// What the value is, for messages such as "expected a mapping, found a list".
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "nothing (null)",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+}
+
+/// `parent.key`, or `parent["a key"]` when the key is not a plain name, so that a path stays
+/// unambiguous; `key` alone at the root.
+pub(crate) fn key_path(parent: &str, key: &str) -> String {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    match (plain, parent.is_empty()) {
+        (true, true) => key.to_owned(),
+        (true, false) => format!("{parent}.{key}"),
+        (false, _) => {
+            let quoted = serde_json::Value::String(key.to_owned()).to_string();
+            format!("{parent}[{quoted}]")
+        }
+    }
+}
+
+/// `parent[index]`.
+pub(crate) fn index_path(parent: &str, index: usize) -> String {
+    format!("{parent}[{index}]")
+}
+
+/// Parses exactly one YAML document.
+pub(crate) fn parse(source: &str) -> Result<Node, Vec<DefinitionError>> {
+    let docs = MarkedYamlOwned::load_from_str(source).map_err(|e| vec![syntax(source, &e)])?;
+    let mut docs = docs.into_iter();
+    let Some(doc) = docs.next() else {
+        return Err(vec![DefinitionError::new(
+            1,
+            "(yaml)",
+            "the definition is empty",
+        )]);
+    };
+    if let Some(second) = docs.next() {
+        // Several documents would make "which one is the definition" a guess.
+        return Err(vec![DefinitionError::new(
+            line(&second),
+            "(yaml)",
+            "a definition is exactly one YAML document; remove the `---` that starts a second one",
+        )]);
+    }
+    let mut errors = Vec::new();
+    let node = convert(doc, "", &mut errors);
+    if errors.is_empty() {
+        Ok(node)
+    } else {
+        Err(errors)
+    }
+}
+
+fn line(node: &MarkedYamlOwned) -> usize {
+    node.span.start.line().max(1)
+}
+
+/// A scanner error, with advice for the mistake authors make most: an unquoted `${...}` inside a
+/// flow collection, where `{` and `}` are YAML syntax.
+fn syntax(source: &str, e: &ScanError) -> DefinitionError {
+    let line_no = e.marker().line().max(1);
+    let col = e.marker().col() + 1;
+    let text = source.lines().nth(line_no - 1).unwrap_or("");
+    let mut message = if e.info() == "duplicated key in mapping" {
+        let key: String = text
+            .chars()
+            .skip(col - 1)
+            .take_while(|&c| c != ':')
+            .collect();
+        match key.trim() {
+            "" => "duplicate key".to_owned(),
+            key => format!("duplicate key `{key}`"),
+        }
+    } else {
+        format!("{} (column {col})", e.info())
+    };
+    if text.contains("${") && e.info().contains("flow") {
+        message.push_str(
+            "; a `${...}` reference inside `{ }` or `[ ]` must be quoted, as in \
+             `{ email: \"${input.email}\" }`, or written in block style, one `key: value` per line",
+        );
+    }
+    DefinitionError::new(line_no, "(yaml)", message)
+}
+
+fn convert(node: MarkedYamlOwned, path: &str, errors: &mut Vec<DefinitionError>) -> Node {
+    let line = line(&node);
+    let mut fail = |message: String| {
+        errors.push(DefinitionError::new(line, display(path), message));
+        Value::Null
+    };
+    let value = match node.data {
+        YamlDataOwned::Value(scalar) => match scalar {
+            ScalarOwned::Null => Value::Null,
+            ScalarOwned::Boolean(b) => Value::Bool(b),
+            ScalarOwned::Integer(i) => Value::Int(i),
+            ScalarOwned::FloatingPoint(f) if f.is_finite() => Value::Float(f.into_inner()),
+            ScalarOwned::FloatingPoint(f) => fail(format!("`{f}` is not a number JSON can hold")),
+            ScalarOwned::String(s) => Value::Str(s),
+        },
+        // Only produced when the loader is told not to parse scalars, which it is not; a string
+        // is the honest reading should that ever change.
+        YamlDataOwned::Representation(s, _, _) => Value::Str(s),
+        YamlDataOwned::Sequence(items) => Value::Seq(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| convert(item, &index_path(path, i), errors))
+                .collect(),
+        ),
+        YamlDataOwned::Mapping(map) => Value::Map(entries(map, path, errors)),
+        YamlDataOwned::Tagged(tag, _) => fail(format!(
+            "YAML tags such as `{tag}` are not supported; write the plain value"
+        )),
+        // The loader resolves aliases to copies of their anchors; an unresolved one is unknown.
+        YamlDataOwned::Alias(_) => fail("unknown YAML alias".to_owned()),
+        YamlDataOwned::BadValue => fail("the value does not match its YAML tag".to_owned()),
+    };
+    Node { line, value }
+}
+
+fn entries(
+    map: saphyr::AnnotatedMappingOwned<MarkedYamlOwned>,
+    path: &str,
+    errors: &mut Vec<DefinitionError>,
+) -> Vec<Entry> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::with_capacity(map.len());
+    for (key, value) in map {
+        let key_line = line(&key);
+        // Keys become JSON object keys and definition keywords, so they must be text. Scalars
+        // are taken as written (`1:` is the key "1"); collections cannot be keys.
+        let text = match key.data {
+            YamlDataOwned::Value(ScalarOwned::String(s)) => s,
+            YamlDataOwned::Value(ScalarOwned::Integer(i)) => i.to_string(),
+            YamlDataOwned::Value(ScalarOwned::Boolean(b)) => b.to_string(),
+            YamlDataOwned::Value(ScalarOwned::FloatingPoint(f)) => f.to_string(),
+            YamlDataOwned::Value(ScalarOwned::Null) => "null".to_owned(),
+            _ => {
+                errors.push(DefinitionError::new(
+                    key_line,
+                    display(path),
+                    "a mapping key must be plain text, not a list or a mapping",
+                ));
+                continue;
+            }
+        };
+        let child = key_path(path, &text);
+        // saphyr compares keys as YAML values, so `1:` and `"1":` both pass it; as text they
+        // clash.
+        if !seen.insert(text.clone()) {
+            errors.push(DefinitionError::new(
+                key_line,
+                "(yaml)",
+                format!("duplicate key `{text}`"),
+            ));
+            continue;
+        }
+        let value = convert(value, &child, errors);
+        out.push(Entry {
+            key: text,
+            key_line,
+            value,
+        });
+    }
+    out
+}
+
+/// The root has an empty path; messages call it `(definition)`.
+pub(crate) fn display(path: &str) -> String {
+    if path.is_empty() {
+        "(definition)".to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(source: &str) -> Node {
+        parse(source).unwrap()
+    }
+
+    fn error(source: &str) -> DefinitionError {
+        let errors = parse(source).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        errors.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn nodes_carry_the_line_they_start_on() {
+        let node = parsed("# comment\nname: a\nsteps:\n  - id: x\n    sleep: 1s\n");
+        let Value::Map(entries) = node.value else {
+            panic!("not a mapping")
+        };
+        assert_eq!(entries[0].key, "name");
+        assert_eq!(entries[0].key_line, 2);
+        assert_eq!(entries[1].value.line, 4);
+        let Value::Seq(steps) = &entries[1].value.value else {
+            panic!("not a list")
+        };
+        assert_eq!(steps[0].line, 4);
+        let Value::Map(step) = &steps[0].value else {
+            panic!("not a mapping")
+        };
+        assert_eq!(step[1].value.line, 5);
+        assert_eq!(step[1].value.value, Value::Str("1s".into()));
+    }
+
+    #[test]
+    fn scalars_keep_their_yaml_types() {
+        let node = parsed("a: 1\nb: 1.5\nc: true\nd: ~\ne: \"1\"\nf: ${input.x}\n");
+        let Value::Map(entries) = node.value else {
+            panic!("not a mapping")
+        };
+        let values: Vec<Value> = entries.into_iter().map(|e| e.value.value).collect();
+        assert_eq!(
+            values,
+            [
+                Value::Int(1),
+                Value::Float(1.5),
+                Value::Bool(true),
+                Value::Null,
+                Value::Str("1".into()),
+                Value::Str("${input.x}".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_an_error_on_the_second_key() {
+        let e = error("name: a\nsteps: []\nname: b\n");
+        assert_eq!((e.line, e.field.as_str()), (3, "(yaml)"));
+        assert_eq!(e.message, "duplicate key `name`");
+    }
+
+    #[test]
+    fn keys_equal_as_text_are_duplicates() {
+        let e = error("a:\n  1: x\n  \"1\": y\n");
+        assert_eq!((e.line, e.field.as_str()), (3, "(yaml)"));
+    }
+
+    #[test]
+    fn syntax_errors_name_the_scanner_line() {
+        let e = error("name: a\nsteps: [1,\n");
+        assert_eq!((e.line, e.field.as_str()), (3, "(yaml)"));
+    }
+
+    #[test]
+    fn an_unquoted_reference_in_a_flow_mapping_gets_advice() {
+        let e = error("steps:\n  - input: { email: ${input.email} }\n");
+        assert_eq!((e.line, e.field.as_str()), (2, "(yaml)"));
+        assert!(e.message.contains("must be quoted"), "{}", e.message);
+        assert!(e.message.contains("block style"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_quoted_reference_in_a_flow_mapping_is_a_string() {
+        let node = parsed("input: { email: \"${input.email}\" }\n");
+        let Value::Map(entries) = node.value else {
+            panic!("not a mapping")
+        };
+        let Value::Map(input) = &entries[0].value.value else {
+            panic!("not a mapping")
+        };
+        assert_eq!(input[0].value.value, Value::Str("${input.email}".into()));
+    }
+
+    #[test]
+    fn only_one_document_is_allowed() {
+        let e = error("name: a\n---\nname: b\n");
+        assert_eq!((e.line, e.field.as_str()), (3, "(yaml)"));
+    }
+
+    #[test]
+    fn an_empty_source_is_an_error() {
+        let e = error("# nothing\n");
+        assert_eq!(e.message, "the definition is empty");
+    }
+
+    #[test]
+    fn tags_and_non_json_numbers_are_rejected_with_their_path() {
+        let errors = parse("a: !custom x\nb:\n  - .nan\n").unwrap_err();
+        let found: Vec<(usize, &str)> = errors.iter().map(|e| (e.line, e.field.as_str())).collect();
+        assert_eq!(found, [(1, "a"), (3, "b[0]")]);
+    }
+
+    #[test]
+    fn paths_quote_keys_that_are_not_plain_names() {
+        assert_eq!(key_path("", "steps"), "steps");
+        assert_eq!(key_path(&index_path("steps", 2), "retry"), "steps[2].retry");
+        assert_eq!(key_path("input", "a.b"), "input[\"a.b\"]");
+    }
+}

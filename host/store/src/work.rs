@@ -1,0 +1,220 @@
+//! Claimable work items with leases. `available_at` is an item's due time, or while it is leased
+//! the lease's end, so one index answers "what is due or abandoned" in O(log n). `claims` counts
+//! claims and fences completion: a worker whose lease ran out (and whose item another worker
+//! took) cannot commit.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::{StoreError, WORK_CHANNEL};
+
+/// Work to schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWork {
+    /// `call`, `compensate`, `wait` or `sleep`.
+    pub kind: String,
+    /// The step it belongs to.
+    pub step_id: String,
+    /// Attempt number (1 for the first).
+    pub attempt: i32,
+    /// When it is due.
+    pub available_at: DateTime<Utc>,
+}
+
+/// A claimed item.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WorkItem {
+    /// Id.
+    pub id: i64,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Run.
+    pub run_id: Uuid,
+    /// Kind.
+    pub kind: String,
+    /// Step.
+    pub step_id: String,
+    /// Attempt number.
+    pub attempt: i32,
+    /// This worker's claim number (the fencing token).
+    pub claims: i32,
+    /// Who held it before, when a lease ran out (a crashed or stalled host).
+    pub previous_owner: Option<String>,
+}
+
+/// Schedules `items` for a run; wakes idle workers (at commit) when one is due already.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    tenant: &str,
+    run_id: Uuid,
+    items: &[NewWork],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let kinds: Vec<&str> = items.iter().map(|i| i.kind.as_str()).collect();
+    let steps: Vec<&str> = items.iter().map(|i| i.step_id.as_str()).collect();
+    let attempts: Vec<i32> = items.iter().map(|i| i.attempt).collect();
+    let due: Vec<DateTime<Utc>> = items.iter().map(|i| i.available_at).collect();
+    sqlx::query(
+        "insert into work_items (tenant_id, run_id, kind, step_id, attempt, available_at, created_at)
+         select $1, $2, k, s, a, d, $7
+         from unnest($3::text[], $4::text[], $5::int[], $6::timestamptz[]) as t(k, s, a, d)",
+    )
+    .bind(tenant)
+    .bind(run_id)
+    .bind(&kinds)
+    .bind(&steps)
+    .bind(&attempts)
+    .bind(&due)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if items.iter().any(|i| i.available_at <= now) {
+        notify(conn).await?;
+    }
+    Ok(())
+}
+
+/// Wakes idle workers when the transaction commits.
+pub async fn notify(conn: &mut PgConnection) -> Result<(), StoreError> {
+    sqlx::query("select pg_notify($1, '')")
+        .bind(WORK_CHANNEL)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due items for `owner`, leased until `now + lease`.
+pub async fn claim(
+    conn: &mut PgConnection,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<WorkItem>, StoreError> {
+    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+    Ok(sqlx::query_as(
+        "with next as (
+             select id, lease_owner from work_items where available_at <= $1
+             order by available_at limit $4 for update skip locked
+         )
+         update work_items w set lease_owner = $2, available_at = $3, claims = w.claims + 1
+         from next where w.id = next.id
+         returning w.id, w.tenant_id, w.run_id, w.kind, w.step_id, w.attempt, w.claims,
+                   next.lease_owner as previous_owner",
+    )
+    .bind(now)
+    .bind(owner)
+    .bind(until)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Removes a finished item; `false` when this claim no longer holds it (lease lost).
+pub async fn complete(
+    conn: &mut PgConnection,
+    item: &WorkItem,
+    owner: &str,
+) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("delete from work_items where id = $1 and lease_owner = $2 and claims = $3")
+            .bind(item.id)
+            .bind(owner)
+            .bind(item.claims)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives an item back, due at `available_at`; `false` when this claim no longer holds it.
+pub async fn release(
+    conn: &mut PgConnection,
+    item: &WorkItem,
+    owner: &str,
+    available_at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "update work_items set lease_owner = null, available_at = $4
+         where id = $1 and lease_owner = $2 and claims = $3",
+    )
+    .bind(item.id)
+    .bind(owner)
+    .bind(item.claims)
+    .bind(available_at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Extends the leases `owner` holds on `ids` to `until` (the heartbeat of a busy worker).
+pub async fn extend(
+    conn: &mut PgConnection,
+    owner: &str,
+    ids: &[i64],
+    until: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "update work_items set available_at = $3 where id = any($1) and lease_owner = $2",
+    )
+    .bind(ids)
+    .bind(owner)
+    .bind(until)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Makes a run's unclaimed item of `kind` for `step` due now (a signal arrived).
+pub async fn wake(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    kind: &str,
+    step: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "update work_items set available_at = $4
+         where run_id = $1 and kind = $2 and step_id = $3 and lease_owner is null",
+    )
+    .bind(run_id)
+    .bind(kind)
+    .bind(step)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() > 0 {
+        notify(conn).await?;
+    }
+    Ok(done.rows_affected() > 0)
+}
+
+/// Deletes every item of a run (cancel, abandon).
+pub async fn delete_for_run(conn: &mut PgConnection, run_id: Uuid) -> Result<u64, StoreError> {
+    let done = sqlx::query("delete from work_items where run_id = $1")
+        .bind(run_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// When the next item falls due (for an idle worker's sleep).
+pub async fn next_due(conn: &mut PgConnection) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let row: (Option<DateTime<Utc>>,) = sqlx::query_as("select min(available_at) from work_items")
+        .fetch_one(conn)
+        .await?;
+    Ok(row.0)
+}
+
+/// Items queued (all states).
+pub async fn count(conn: &mut PgConnection) -> Result<i64, StoreError> {
+    let row: (i64,) = sqlx::query_as("select count(*) from work_items")
+        .fetch_one(conn)
+        .await?;
+    Ok(row.0)
+}
