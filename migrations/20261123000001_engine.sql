@@ -107,6 +107,8 @@ create table work_items (
     step_id text not null,
     attempt integer not null,
     available_at timestamptz not null,
+    -- for wait items: when the wait gives up (null: never)
+    deadline timestamptz,
     lease_owner text,
     -- bumped on every claim: a fencing token, so a worker whose lease expired cannot commit
     claims integer not null default 0,

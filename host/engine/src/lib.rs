@@ -1,1 +1,22 @@
+//! Weft's durable engine on PostgreSQL: definitions, runs and their history, claimable work with
+//! leases, retries with backoff, saga compensation, signals and timers, dead letters.
+//!
+//! Every state change of a run is one transaction that appends its history events, updates the
+//! run and schedules the next work. Workers on any number of hosts share the work through
+//! `FOR UPDATE SKIP LOCKED` claims with leases; a host killed at any instant loses its leases and
+//! another carries on, handing the plugin the same idempotency key.
 
+mod clock;
+mod decide;
+mod engine;
+mod error;
+mod events;
+mod state;
+mod worker;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use decide::backoff;
+pub use engine::{Applied, Engine, EngineConfig, OperatorAction, Started};
+pub use error::EngineError;
+pub use events::Event;
+pub use state::{Phase, Reason, Run, RunCore, RunStatus, replay};

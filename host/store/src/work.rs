@@ -22,6 +22,8 @@ pub struct NewWork {
     pub attempt: i32,
     /// When it is due.
     pub available_at: DateTime<Utc>,
+    /// For waits: when to give up.
+    pub deadline: Option<DateTime<Utc>>,
 }
 
 /// A claimed item.
@@ -39,6 +41,8 @@ pub struct WorkItem {
     pub step_id: String,
     /// Attempt number.
     pub attempt: i32,
+    /// For waits: when to give up.
+    pub deadline: Option<DateTime<Utc>>,
     /// This worker's claim number (the fencing token).
     pub claims: i32,
     /// Who held it before, when a lease ran out (a crashed or stalled host).
@@ -60,10 +64,13 @@ pub async fn enqueue(
     let steps: Vec<&str> = items.iter().map(|i| i.step_id.as_str()).collect();
     let attempts: Vec<i32> = items.iter().map(|i| i.attempt).collect();
     let due: Vec<DateTime<Utc>> = items.iter().map(|i| i.available_at).collect();
+    let deadlines: Vec<Option<DateTime<Utc>>> = items.iter().map(|i| i.deadline).collect();
     sqlx::query(
-        "insert into work_items (tenant_id, run_id, kind, step_id, attempt, available_at, created_at)
-         select $1, $2, k, s, a, d, $7
-         from unnest($3::text[], $4::text[], $5::int[], $6::timestamptz[]) as t(k, s, a, d)",
+        "insert into work_items (tenant_id, run_id, kind, step_id, attempt, available_at, deadline,
+             created_at)
+         select $1, $2, k, s, a, d, l, $7
+         from unnest($3::text[], $4::text[], $5::int[], $6::timestamptz[], $8::timestamptz[])
+             as t(k, s, a, d, l)",
     )
     .bind(tenant)
     .bind(run_id)
@@ -72,6 +79,7 @@ pub async fn enqueue(
     .bind(&attempts)
     .bind(&due)
     .bind(now)
+    .bind(&deadlines)
     .execute(&mut *conn)
     .await?;
     if items.iter().any(|i| i.available_at <= now) {
@@ -105,7 +113,7 @@ pub async fn claim(
          )
          update work_items w set lease_owner = $2, available_at = $3, claims = w.claims + 1
          from next where w.id = next.id
-         returning w.id, w.tenant_id, w.run_id, w.kind, w.step_id, w.attempt, w.claims,
+         returning w.id, w.tenant_id, w.run_id, w.kind, w.step_id, w.attempt, w.deadline, w.claims,
                    next.lease_owner as previous_owner",
     )
     .bind(now)

@@ -1,0 +1,376 @@
+//! How a run moves on: pure decisions from what happened to the events to append and the work to
+//! schedule. The engine applies a [`Transition`] in one transaction. Every change to the run's
+//! state goes through an event ([`RunCore::apply`]), so history always rebuilds the state.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use weft_definition::{
+    Definition, RetryPolicy, Scope, Step, StepKind, is_truthy, resolve_reference,
+};
+use weft_store::work::NewWork;
+
+use crate::events::Event;
+use crate::state::{Phase, Reason, Run, RunCore};
+
+/// Work kinds.
+pub(crate) const CALL: &str = "call";
+pub(crate) const COMPENSATE: &str = "compensate";
+pub(crate) const WAIT: &str = "wait";
+pub(crate) const SLEEP: &str = "sleep";
+
+/// Classes that retrying cannot fix, whatever the policy says.
+const NEVER_RETRIED: &[&str] = &["plugin-permanent", "invalid-input"];
+
+/// A failed attempt, as the engine sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Outcome class.
+    pub class: String,
+    /// What went wrong.
+    pub message: String,
+    /// The plugin asked to wait at least this long.
+    pub retry_after: Option<Duration>,
+}
+
+/// Events and work produced by one state change of one run.
+pub struct Transition<'a> {
+    definition: &'a Definition,
+    /// The run, updated as events are emitted.
+    pub run: &'a mut Run,
+    now: DateTime<Utc>,
+    /// Events to append, with their times.
+    pub events: Vec<(DateTime<Utc>, Event)>,
+    /// Work to schedule.
+    pub work: Vec<NewWork>,
+}
+
+impl<'a> Transition<'a> {
+    /// Starts a transition of `run` at `now`.
+    pub fn new(definition: &'a Definition, run: &'a mut Run, now: DateTime<Utc>) -> Self {
+        Self {
+            definition,
+            run,
+            now,
+            events: Vec::new(),
+            work: Vec::new(),
+        }
+    }
+
+    /// Appends `event` and applies it to the run.
+    pub fn emit(&mut self, event: Event) {
+        self.run.core.apply(self.definition, &event);
+        self.events.push((self.now, event));
+    }
+
+    fn schedule(&mut self, kind: &str, step: &str, attempt: i32, due: DateTime<Utc>) {
+        self.schedule_until(kind, step, attempt, due, None);
+    }
+
+    fn schedule_until(
+        &mut self,
+        kind: &str,
+        step: &str,
+        attempt: i32,
+        due: DateTime<Utc>,
+        deadline: Option<DateTime<Utc>>,
+    ) {
+        self.work.push(NewWork {
+            kind: kind.to_owned(),
+            step_id: step.to_owned(),
+            attempt,
+            available_at: due,
+            deadline,
+        });
+    }
+
+    fn step(&self, id: &str) -> Option<&'a Step> {
+        self.definition.steps.iter().find(|s| s.id == id)
+    }
+
+    /// Schedules the first step to run after `after` (from the start when `None`), skipping
+    /// steps whose `when` is false; completes the run when none is left.
+    pub fn advance(&mut self, after: Option<&str>) {
+        let start = match after {
+            Some(id) => self
+                .definition
+                .steps
+                .iter()
+                .position(|s| s.id == id)
+                .map_or(0, |i| i + 1),
+            None => 0,
+        };
+        for step in &self.definition.steps[start..] {
+            if let Some(when) = &step.when {
+                let scope = Scope {
+                    input: &self.run.input,
+                    outputs: &self.run.core.outputs,
+                };
+                if !is_truthy(resolve_reference(when, &scope)) {
+                    self.emit(Event::StepSkipped {
+                        step: step.id.clone(),
+                    });
+                    continue;
+                }
+            }
+            let now = self.now;
+            match &step.kind {
+                StepKind::Call(_) => {
+                    self.emit(Event::StepScheduled {
+                        step: step.id.clone(),
+                        attempt: 1,
+                        due_at: now,
+                    });
+                    self.schedule(CALL, &step.id, 1, now);
+                }
+                StepKind::Sleep { duration } => {
+                    let due = now + to_chrono(*duration);
+                    self.emit(Event::StepScheduled {
+                        step: step.id.clone(),
+                        attempt: 1,
+                        due_at: due,
+                    });
+                    self.schedule(SLEEP, &step.id, 1, due);
+                }
+                StepKind::Wait { signal, timeout } => {
+                    let deadline = timeout.map(|t| now + to_chrono(t));
+                    self.emit(Event::StepScheduled {
+                        step: step.id.clone(),
+                        attempt: 1,
+                        due_at: now,
+                    });
+                    self.emit(Event::WaitStarted {
+                        step: step.id.clone(),
+                        signal: signal.clone(),
+                        deadline,
+                    });
+                    // Due now: a signal may have arrived before the run got here.
+                    self.schedule_until(WAIT, &step.id, 1, now, deadline);
+                }
+            }
+            return;
+        }
+        self.emit(Event::RunCompleted);
+    }
+
+    /// A forward step produced `output`.
+    pub fn step_succeeded(&mut self, step: &str, attempt: i32, output: serde_json::Value) {
+        self.emit(Event::StepCompleted {
+            step: step.to_owned(),
+            attempt,
+            output,
+        });
+        self.advance(Some(step));
+    }
+
+    /// A forward step's attempt failed: retry per its policy, or compensate.
+    pub fn step_failed(&mut self, step: &str, attempt: i32, failure: Failure) {
+        self.emit(Event::AttemptFailed {
+            step: step.to_owned(),
+            attempt,
+            class: failure.class.clone(),
+            message: failure.message.clone(),
+        });
+        if let Some(due) = self.retry_due(step, attempt, &failure) {
+            self.emit(Event::RetryScheduled {
+                step: step.to_owned(),
+                attempt: attempt + 1,
+                due_at: due,
+            });
+            self.schedule(CALL, step, attempt + 1, due);
+            return;
+        }
+        self.start_compensation(Reason {
+            step: step.to_owned(),
+            class: failure.class,
+            message: failure.message,
+            phase: Phase::Forward,
+            failed_step: step.to_owned(),
+        });
+    }
+
+    /// When the next attempt is due, or `None` when the failure is final.
+    fn retry_due(&self, step: &str, attempt: i32, failure: &Failure) -> Option<DateTime<Utc>> {
+        let policy = match self.step(step).map(|s| &s.kind) {
+            Some(StepKind::Call(call)) => &call.retry,
+            _ => return None,
+        };
+        let retryable = !NEVER_RETRIED.contains(&failure.class.as_str())
+            && !policy.non_retryable.iter().any(|c| c == &failure.class);
+        if !retryable || attempt >= i32::try_from(policy.max_attempts).unwrap_or(i32::MAX) {
+            return None;
+        }
+        let seed = format!("{}/{step}/{attempt}", self.run.id);
+        let delay = backoff(policy, attempt, &seed).max(failure.retry_after.unwrap_or_default());
+        Some(self.now + to_chrono(delay))
+    }
+
+    /// Begins undoing completed steps in reverse order.
+    pub fn start_compensation(&mut self, reason: Reason) {
+        self.emit(Event::CompensationStarted { reason });
+        self.next_compensation();
+    }
+
+    /// Schedules the next compensation, or ends the run when none is left.
+    pub fn next_compensation(&mut self) {
+        let core: &RunCore = &self.run.core;
+        let next = core.completed.iter().rev().find(|id| {
+            !core.compensated.contains(id)
+                && matches!(self.step(id).map(|s| &s.kind), Some(StepKind::Call(c)) if c.compensate.is_some())
+        });
+        if let Some(id) = next.cloned() {
+            let now = self.now;
+            self.schedule(COMPENSATE, &id, 1, now);
+            return;
+        }
+        if self.run.core.compensated.is_empty() {
+            let message = self
+                .run
+                .core
+                .reason
+                .as_ref()
+                .map(|r| r.message.clone())
+                .unwrap_or_default();
+            self.emit(Event::RunFailed { message });
+        } else {
+            self.emit(Event::RunCompensated);
+        }
+    }
+
+    /// A compensation completed.
+    pub fn compensation_succeeded(&mut self, step: &str, attempt: i32) {
+        self.emit(Event::CompensationCompleted {
+            step: step.to_owned(),
+            attempt,
+        });
+        self.next_compensation();
+    }
+
+    /// A compensation attempt failed: retry per the step's policy, or park the run.
+    pub fn compensation_failed(&mut self, step: &str, attempt: i32, failure: Failure) {
+        self.emit(Event::AttemptFailed {
+            step: step.to_owned(),
+            attempt,
+            class: failure.class.clone(),
+            message: failure.message.clone(),
+        });
+        if let Some(due) = self.retry_due(step, attempt, &failure) {
+            self.emit(Event::RetryScheduled {
+                step: step.to_owned(),
+                attempt: attempt + 1,
+                due_at: due,
+            });
+            self.schedule(COMPENSATE, step, attempt + 1, due);
+            return;
+        }
+        self.emit(Event::CompensationFailed {
+            step: step.to_owned(),
+            class: failure.class.clone(),
+            message: failure.message.clone(),
+        });
+        let failed_step = self
+            .run
+            .core
+            .reason
+            .as_ref()
+            .map(|r| r.failed_step.clone())
+            .unwrap_or_default();
+        self.emit(Event::RunParked {
+            reason: Reason {
+                step: step.to_owned(),
+                class: failure.class,
+                message: failure.message,
+                phase: Phase::Compensation,
+                failed_step,
+            },
+        });
+    }
+
+    /// Stops the run for an operator without compensating (the step cannot even be attempted,
+    /// e.g. its plugin does not load: compensation would need plugins too).
+    pub fn park(&mut self, step: &str, failure: Failure) {
+        self.emit(Event::RunParked {
+            reason: Reason {
+                step: step.to_owned(),
+                class: failure.class,
+                message: failure.message,
+                phase: Phase::Forward,
+                failed_step: step.to_owned(),
+            },
+        });
+    }
+
+    /// Schedules a forward step again (an operator's retry).
+    pub fn reschedule(&mut self, step: &str) {
+        let now = self.now;
+        self.emit(Event::StepScheduled {
+            step: step.to_owned(),
+            attempt: 1,
+            due_at: now,
+        });
+        self.schedule(CALL, step, 1, now);
+    }
+
+    /// Schedules a compensation again (an operator's compensate after a park in compensation).
+    pub fn reschedule_compensation(&mut self, step: &str) {
+        let now = self.now;
+        self.schedule(COMPENSATE, step, 1, now);
+    }
+}
+
+/// `initial * multiplier^(attempt-1)`, capped at `max`, moved by up to `jitter` either way. The
+/// jitter comes from a hash of `seed`, so it is the same on every host and in every test.
+pub fn backoff(policy: &RetryPolicy, attempt: i32, seed: &str) -> Duration {
+    let exponent = i32::max(attempt - 1, 0);
+    let base = policy.initial.as_secs_f64() * policy.multiplier.powi(exponent);
+    let capped = base.min(policy.max.as_secs_f64());
+    let hash = Sha256::digest(seed.as_bytes());
+    let mut eight = [0u8; 8];
+    eight.copy_from_slice(&hash[..8]);
+    let unit = (u64::from_le_bytes(eight) >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
+    let factor = 1.0 + policy.jitter * (2.0 * unit - 1.0);
+    Duration::from_secs_f64((capped * factor).clamp(0.0, policy.max.as_secs_f64() * 2.0))
+}
+
+pub(crate) fn to_chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 8,
+            initial: Duration::from_secs(1),
+            multiplier: 2.0,
+            max: Duration::from_secs(60),
+            jitter: 0.0,
+            non_retryable: vec![],
+        }
+    }
+
+    #[test]
+    fn backoff_grows_geometrically_up_to_the_cap() {
+        let p = policy();
+        let delays: Vec<u64> = (1..=8).map(|a| backoff(&p, a, "x").as_secs()).collect();
+        assert_eq!(delays, vec![1, 2, 4, 8, 16, 32, 60, 60]);
+    }
+
+    #[test]
+    fn jitter_stays_within_its_fraction_and_is_deterministic() {
+        let p = RetryPolicy {
+            jitter: 0.2,
+            ..policy()
+        };
+        for attempt in 1..6 {
+            let seed = format!("run/step/{attempt}");
+            let d = backoff(&p, attempt, &seed).as_secs_f64();
+            let base = backoff(&policy(), attempt, &seed).as_secs_f64();
+            assert!(d >= base * 0.8 && d <= base * 1.2, "{d} vs {base}");
+            assert_eq!(backoff(&p, attempt, &seed), backoff(&p, attempt, &seed));
+        }
+    }
+}

@@ -1,0 +1,590 @@
+//! The engine's operations: tenants, plugins, definitions, starting runs, signals, and the
+//! operator's actions on dead letters. Each is one transaction.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use uuid::Uuid;
+use weft_definition::{Catalog, Definition, Scope, resolve_reference};
+use weft_runtime::{Limits, LoadedPlugin, Runtime};
+use weft_store::{definitions, history, plugins, runs, settings, signals, tenants, work};
+
+use crate::clock::Clock;
+use crate::decide::{Transition, WAIT};
+use crate::error::EngineError;
+use crate::events::Event;
+use crate::state::{Phase, Run, RunCore, RunStatus};
+
+/// How an engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// This worker's name in leases (unique per process).
+    pub owner: String,
+    /// How long a claim holds an item before another host may take it over.
+    pub lease: Duration,
+    /// How often a busy worker extends its leases.
+    pub heartbeat: Duration,
+    /// Items processed at once by one worker.
+    pub concurrency: usize,
+    /// Longest idle sleep when no notification comes.
+    pub poll: Duration,
+    /// Base limits for attempts (tenant and step overrides apply on top).
+    pub limits: Limits,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            owner: format!("weft-{}", Uuid::new_v4()),
+            lease: Duration::from_secs(60),
+            heartbeat: Duration::from_secs(15),
+            concurrency: 16,
+            poll: Duration::from_secs(1),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// The durable engine.
+pub struct Engine {
+    pub(crate) pool: PgPool,
+    pub(crate) runtime: Arc<Runtime>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: EngineConfig,
+    definitions: Mutex<HashMap<(String, String, i32), Arc<Definition>>>,
+}
+
+/// What applying a definition did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Definition name.
+    pub name: String,
+    /// Its version.
+    pub version: i32,
+    /// Whether this text made a new version (false: the same text was applied before).
+    pub created: bool,
+}
+
+/// What starting a run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    /// The run.
+    pub run_id: Uuid,
+    /// False when a run with this business key existed already (and is returned instead).
+    pub created: bool,
+}
+
+/// An operator's action on a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorAction {
+    /// Run the failed step again (with the tenant's current plugin pins), then carry on.
+    Retry,
+    /// Undo the completed steps (or resume an interrupted compensation).
+    Compensate,
+    /// Give up: the run fails with nothing more done.
+    Abandon,
+    /// Stop a running or waiting run.
+    Cancel,
+}
+
+impl OperatorAction {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Retry => "retry",
+            Self::Compensate => "compensate",
+            Self::Abandon => "abandon",
+            Self::Cancel => "cancel",
+        }
+    }
+}
+
+struct PinnedCatalog(BTreeMap<String, weft_runtime::Manifest>);
+
+impl Catalog for PinnedCatalog {
+    fn operation(&self, plugin: &str, operation: &str) -> Result<Option<String>, String> {
+        let manifest = self
+            .0
+            .get(plugin)
+            .ok_or_else(|| format!("plugin `{plugin}` is not pinned for this tenant"))?;
+        let op = manifest
+            .operations
+            .iter()
+            .find(|o| o.name == operation)
+            .ok_or_else(|| {
+                format!(
+                    "plugin `{plugin}@{}` has no operation `{operation}`",
+                    manifest.version
+                )
+            })?;
+        Ok(op.compensated_by.clone())
+    }
+}
+
+impl Engine {
+    /// An engine on `pool` (migrated), running plugins in `runtime`.
+    pub fn new(
+        pool: PgPool,
+        runtime: Arc<Runtime>,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> Self {
+        Self {
+            pool,
+            runtime,
+            clock,
+            config,
+            definitions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Creates a tenant (no-op if it exists).
+    pub async fn create_tenant(&self, id: &str, name: &str) -> Result<(), EngineError> {
+        let mut conn = self.pool.acquire().await?;
+        tenants::ensure(&mut conn, id, name, self.clock.now()).await?;
+        Ok(())
+    }
+
+    async fn require_tenant(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        tenant: &str,
+    ) -> Result<(), EngineError> {
+        if !tenants::exists(conn, tenant).await? {
+            return Err(EngineError::NotFound(format!("tenant `{tenant}`")));
+        }
+        Ok(())
+    }
+
+    /// Publishes a plugin to a tenant after loading it (a file the runtime refuses is never
+    /// stored); returns its sha256. `pin` makes it the version the tenant runs.
+    pub async fn publish_plugin(
+        &self,
+        tenant: &str,
+        bytes: &[u8],
+        pin: bool,
+    ) -> Result<String, EngineError> {
+        let loaded = self.runtime.load(bytes).await?;
+        let mut tx = self.pool.begin().await?;
+        self.require_tenant(&mut tx, tenant).await?;
+        let now = self.clock.now();
+        plugins::publish(
+            &mut tx,
+            tenant,
+            loaded.hash(),
+            loaded.manifest(),
+            bytes,
+            now,
+        )
+        .await?;
+        if pin {
+            plugins::pin(&mut tx, tenant, loaded.hash(), now).await?;
+        }
+        tx.commit().await?;
+        Ok(loaded.hash().to_owned())
+    }
+
+    /// Pins a published plugin version for the tenant.
+    pub async fn pin_plugin(&self, tenant: &str, sha256: &str) -> Result<(), EngineError> {
+        let mut conn = self.pool.acquire().await?;
+        plugins::pin(&mut conn, tenant, sha256, self.clock.now()).await?;
+        Ok(())
+    }
+
+    /// Replaces the tenant's settings for a plugin.
+    pub async fn set_plugin_settings(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        s: &settings::PluginSettings,
+    ) -> Result<(), EngineError> {
+        let mut conn = self.pool.acquire().await?;
+        self.require_tenant(&mut conn, tenant).await?;
+        settings::set_plugin_settings(&mut conn, tenant, plugin, s).await?;
+        Ok(())
+    }
+
+    /// Sets a tenant's secret.
+    pub async fn set_secret(
+        &self,
+        tenant: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), EngineError> {
+        let mut conn = self.pool.acquire().await?;
+        self.require_tenant(&mut conn, tenant).await?;
+        settings::set_secret(&mut conn, tenant, name, value, self.clock.now()).await?;
+        Ok(())
+    }
+
+    /// Validates a definition against the tenant's pinned plugins and stores it: the same text
+    /// again is a no-op, a changed text a new version.
+    pub async fn apply_definition(
+        &self,
+        tenant: &str,
+        source: &str,
+    ) -> Result<Applied, EngineError> {
+        let mut tx = self.pool.begin().await?;
+        self.require_tenant(&mut tx, tenant).await?;
+        let catalog = PinnedCatalog(plugins::pinned_manifests(&mut tx, tenant).await?);
+        let definition =
+            weft_definition::compile(source, &catalog).map_err(EngineError::InvalidDefinition)?;
+        let hash = hex::encode(Sha256::digest(source.as_bytes()));
+        let compiled = serde_json::to_value(&definition)
+            .map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+        let (version, created) = definitions::apply(
+            &mut tx,
+            tenant,
+            &definition.name,
+            source,
+            &hash,
+            &compiled,
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Applied {
+            name: definition.name,
+            version,
+            created,
+        })
+    }
+
+    pub(crate) async fn definition(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        tenant: &str,
+        name: &str,
+        version: i32,
+    ) -> Result<Arc<Definition>, EngineError> {
+        let key = (tenant.to_owned(), name.to_owned(), version);
+        if let Some(d) = self
+            .definitions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+        {
+            return Ok(d);
+        }
+        let row = definitions::get(conn, tenant, name, version).await?;
+        let d: Arc<Definition> = Arc::new(
+            serde_json::from_value(row.compiled)
+                .map_err(|e| weft_store::StoreError::Corrupt(e.to_string()))?,
+        );
+        if let Ok(mut m) = self.definitions.lock() {
+            m.insert(key, d.clone());
+        }
+        Ok(d)
+    }
+
+    /// Starts a run of the newest version of `definition`. The business key comes from
+    /// `business_key` or else the definition's `key:`; a run with the same key for this tenant
+    /// and definition is returned instead of starting a second one.
+    pub async fn start_run(
+        &self,
+        tenant: &str,
+        definition: &str,
+        input: serde_json::Value,
+        business_key: Option<&str>,
+    ) -> Result<Started, EngineError> {
+        let mut tx = self.pool.begin().await?;
+        self.require_tenant(&mut tx, tenant).await?;
+        let row = definitions::latest(&mut tx, tenant, definition).await?;
+        let def = self
+            .definition(&mut tx, tenant, definition, row.version)
+            .await?;
+        let key = match (business_key, &def.key) {
+            (Some(k), _) => k.to_owned(),
+            (None, Some(reference)) => {
+                let empty = BTreeMap::new();
+                let scope = Scope {
+                    input: &input,
+                    outputs: &empty,
+                };
+                match resolve_reference(reference, &scope) {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(v @ serde_json::Value::Number(_)) => v.to_string(),
+                    _ => {
+                        return Err(EngineError::InvalidRequest(format!(
+                            "the input has no usable business key at `{reference}`"
+                        )));
+                    }
+                }
+            }
+            (None, None) => {
+                return Err(EngineError::InvalidRequest(format!(
+                    "definition `{definition}` has no `key:`; give a business key"
+                )));
+            }
+        };
+        if key.is_empty() {
+            return Err(EngineError::InvalidRequest(
+                "the business key is empty".into(),
+            ));
+        }
+        if let Some(existing) = runs::find_by_key(&mut tx, tenant, definition, &key).await? {
+            return Ok(Started {
+                run_id: existing.id,
+                created: false,
+            });
+        }
+        let pins = plugins::pins(&mut tx, tenant).await?;
+        let used: BTreeMap<String, String> = plugin_names(&def)
+            .into_iter()
+            .filter_map(|name| pins.get(&name).map(|sha| (name, sha.clone())))
+            .collect();
+        let now = self.clock.now();
+        let mut run = Run {
+            id: Uuid::new_v4(),
+            tenant: tenant.to_owned(),
+            definition: definition.to_owned(),
+            version: row.version,
+            business_key: key.clone(),
+            input: input.clone(),
+            core: RunCore::empty(),
+            next_seq: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let plugins_json =
+            serde_json::to_value(&used).map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+        let mut t = Transition::new(&def, &mut run, now);
+        t.emit(Event::RunStarted {
+            definition: definition.to_owned(),
+            version: row.version,
+            business_key: key.clone(),
+            input,
+            plugins: plugins_json,
+        });
+        t.advance(None);
+        let (events, work) = (t.events, t.work);
+        if !runs::insert_if_new(&mut tx, &run.to_row()?).await? {
+            // Lost a race with a concurrent start of the same key: return the winner's run.
+            tx.rollback().await?;
+            let mut conn = self.pool.acquire().await?;
+            let existing = runs::find_by_key(&mut conn, tenant, definition, &key).await?;
+            return existing
+                .map(|r| Started {
+                    run_id: r.id,
+                    created: false,
+                })
+                .ok_or_else(|| EngineError::NotFound(format!("run with key `{key}`")));
+        }
+        self.write(&mut tx, &mut run, events, work).await?;
+        tx.commit().await?;
+        Ok(Started {
+            run_id: run.id,
+            created: true,
+        })
+    }
+
+    /// Appends events, saves the run and schedules work, inside `tx`.
+    pub(crate) async fn write(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        run: &mut Run,
+        events: Vec<(chrono::DateTime<chrono::Utc>, Event)>,
+        work_items: Vec<work::NewWork>,
+    ) -> Result<(), EngineError> {
+        let bodies = events
+            .into_iter()
+            .map(|(at, e)| serde_json::to_value(e).map(|v| (at, v)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+        history::append(conn, &run.tenant, run.id, run.next_seq, &bodies).await?;
+        run.next_seq += bodies.len() as i64;
+        run.updated_at = self.clock.now();
+        runs::save(conn, &run.to_row()?).await?;
+        work::enqueue(conn, &run.tenant, run.id, &work_items, self.clock.now()).await?;
+        Ok(())
+    }
+
+    /// Sends signal `name` to a run. A run waiting for it resumes; a run that reaches its wait
+    /// later takes it then.
+    pub async fn signal(
+        &self,
+        tenant: &str,
+        run_id: Uuid,
+        name: &str,
+        payload: serde_json::Value,
+    ) -> Result<(), EngineError> {
+        let mut tx = self.pool.begin().await?;
+        runs::get(&mut tx, tenant, run_id).await?;
+        let mut run = Run::from_row(runs::lock(&mut tx, run_id).await?)?;
+        if run.core.status.is_final() {
+            return Err(EngineError::InvalidRequest(format!(
+                "run {run_id} is {}; it takes no more signals",
+                run.core.status.as_str()
+            )));
+        }
+        let now = self.clock.now();
+        signals::send(&mut tx, tenant, run_id, name, &payload, now).await?;
+        let def = self
+            .definition(&mut tx, tenant, &run.definition, run.version)
+            .await?;
+        let mut t = Transition::new(&def, &mut run, now);
+        t.emit(Event::SignalReceived {
+            name: name.to_owned(),
+        });
+        let events = t.events;
+        self.write(&mut tx, &mut run, events, Vec::new()).await?;
+        // Wake the run's wait (whichever step it is at); it checks the signal's name itself.
+        for step in def.steps.iter().map(|s| s.id.as_str()) {
+            work::wake(&mut tx, run_id, WAIT, step, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An operator's action on a run, recorded in its history with who and why.
+    pub async fn act(
+        &self,
+        tenant: &str,
+        run_id: Uuid,
+        action: OperatorAction,
+        by: &str,
+        why: &str,
+    ) -> Result<RunStatus, EngineError> {
+        let mut tx = self.pool.begin().await?;
+        runs::get(&mut tx, tenant, run_id).await?;
+        let mut run = Run::from_row(runs::lock(&mut tx, run_id).await?)?;
+        let def = self
+            .definition(&mut tx, tenant, &run.definition, run.version)
+            .await?;
+        let status = run.core.status;
+        let refuse = |what: &str| {
+            Err(EngineError::InvalidRequest(format!(
+                "cannot {what} run {run_id}: it is {}",
+                status.as_str()
+            )))
+        };
+        let now = self.clock.now();
+        let mut detail = serde_json::json!({});
+        match action {
+            OperatorAction::Retry => {
+                if !matches!(status, RunStatus::Parked | RunStatus::Failed) {
+                    return refuse("retry");
+                }
+                if !run.core.compensated.is_empty() {
+                    return Err(EngineError::InvalidRequest(format!(
+                        "steps {} were already compensated; compensate or abandon the run instead",
+                        run.core.compensated.join(", ")
+                    )));
+                }
+                let pins = plugins::pins(&mut tx, tenant).await?;
+                let repinned: BTreeMap<String, String> = plugin_names(&def)
+                    .into_iter()
+                    .filter_map(|n| pins.get(&n).map(|s| (n, s.clone())))
+                    .collect();
+                detail = serde_json::json!({ "plugins": repinned });
+            }
+            OperatorAction::Compensate
+                if status != RunStatus::Parked && status != RunStatus::Failed =>
+            {
+                return refuse("compensate");
+            }
+            OperatorAction::Abandon if status != RunStatus::Parked => return refuse("abandon"),
+            OperatorAction::Cancel if status.is_final() || status == RunStatus::Parked => {
+                return refuse("cancel");
+            }
+            _ => {}
+        }
+        work::delete_for_run(&mut tx, run_id).await?;
+        let reason = run.core.reason.clone();
+        let mut t = Transition::new(&def, &mut run, now);
+        t.emit(Event::OperatorAction {
+            action: action.name().to_owned(),
+            by: by.to_owned(),
+            why: why.to_owned(),
+            detail,
+        });
+        match action {
+            OperatorAction::Retry => {
+                let step = reason.map(|r| r.failed_step).unwrap_or_default();
+                t.reschedule(&step);
+            }
+            OperatorAction::Compensate => match reason {
+                Some(r) if r.phase == Phase::Compensation => t.reschedule_compensation(&r.step),
+                _ => t.next_compensation(),
+            },
+            OperatorAction::Abandon => t.emit(Event::RunFailed {
+                message: format!("abandoned by {by}: {why}"),
+            }),
+            OperatorAction::Cancel => t.emit(Event::RunCancelled),
+        }
+        let (events, work_items) = (t.events, t.work);
+        self.write(&mut tx, &mut run, events, work_items).await?;
+        tx.commit().await?;
+        Ok(run.core.status)
+    }
+
+    /// A run of the tenant.
+    pub async fn run(&self, tenant: &str, run_id: Uuid) -> Result<Run, EngineError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(Run::from_row(runs::get(&mut conn, tenant, run_id).await?)?)
+    }
+
+    /// A run's history.
+    pub async fn history(&self, tenant: &str, run_id: Uuid) -> Result<Vec<Event>, EngineError> {
+        let mut conn = self.pool.acquire().await?;
+        runs::get(&mut conn, tenant, run_id).await?;
+        history::list(&mut conn, run_id)
+            .await?
+            .into_iter()
+            .map(|h| serde_json::from_value(h.event).map_err(|e| EngineError::Store(e.into())))
+            .collect()
+    }
+
+    /// The run's state rebuilt from its history (must equal [`Engine::run`]'s core).
+    pub async fn replay(&self, tenant: &str, run_id: Uuid) -> Result<RunCore, EngineError> {
+        let run = self.run(tenant, run_id).await?;
+        let mut conn = self.pool.acquire().await?;
+        let def = self
+            .definition(&mut conn, tenant, &run.definition, run.version)
+            .await?;
+        Ok(crate::state::replay(
+            &def,
+            &self.history(tenant, run_id).await?,
+        ))
+    }
+
+    /// The plugin with this hash, loaded (from the store on first use).
+    pub(crate) async fn plugin(
+        &self,
+        tenant: &str,
+        sha256: &str,
+    ) -> Result<Arc<LoadedPlugin>, EngineError> {
+        if let Some(p) = self.runtime.loaded(sha256) {
+            return Ok(p);
+        }
+        let mut conn = self.pool.acquire().await?;
+        let bytes = plugins::bytes(&mut conn, tenant, sha256).await?;
+        Ok(self.runtime.load(&bytes).await?)
+    }
+}
+
+/// Plugin names a definition calls (steps and compensations).
+fn plugin_names(def: &Definition) -> Vec<String> {
+    let mut names: Vec<String> = def
+        .steps
+        .iter()
+        .filter_map(|s| match &s.kind {
+            weft_definition::StepKind::Call(c) => Some(
+                std::iter::once(c.plugin.clone())
+                    .chain(c.compensate.as_ref().map(|o| o.plugin.clone())),
+            ),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}

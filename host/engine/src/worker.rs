@@ -1,0 +1,459 @@
+//! Workers: claim due work with a lease, execute it, and commit the result, its history and the
+//! next work in one transaction fenced by the claim. A host that dies mid-step loses its lease;
+//! another host takes the item over and runs the attempt again with the same idempotency key.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
+use weft_definition::{Scope, StepKind, resolve};
+use weft_runtime::{AttemptReport, AttemptRequest, Outcome, SecretValue, StepContext};
+use weft_store::work::{self, WorkItem};
+use weft_store::{PgAudit, runs, settings, signals};
+
+use crate::decide::{CALL, COMPENSATE, Failure, SLEEP, Transition, WAIT, to_chrono};
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::events::Event;
+use crate::state::Run;
+
+/// A wait without a deadline parks its item this far ahead; a signal makes it due at once.
+const FOREVER: chrono::Duration = chrono::Duration::days(365 * 100);
+
+/// What executing an item produced, before it is committed.
+enum Result_ {
+    /// An attempt of a call or compensation ran.
+    Attempt {
+        report: Box<AttemptReport>,
+        started_at: DateTime<Utc>,
+    },
+    /// The call could not be attempted (input reference missing): a permanent failure.
+    NotAttempted(Failure),
+    /// The plugin cannot be loaded: the run parks for an operator.
+    Unavailable(Failure),
+    /// Sleep and wait items decide inside the commit transaction.
+    Timer,
+}
+
+impl Engine {
+    /// Claims and executes due items until none is due; returns how many were processed. Tests
+    /// drive the engine with this and a manual clock.
+    pub async fn run_until_idle(&self) -> Result<usize, EngineError> {
+        let mut total = 0;
+        loop {
+            let items = self.claim(self.config.concurrency).await?;
+            if items.is_empty() {
+                return Ok(total);
+            }
+            total += items.len();
+            for r in join_all(items.into_iter().map(|i| self.process(i))).await {
+                r?;
+            }
+        }
+    }
+
+    pub(crate) async fn claim(&self, limit: usize) -> Result<Vec<WorkItem>, EngineError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(work::claim(
+            &mut conn,
+            &self.config.owner,
+            self.clock.now(),
+            self.config.lease,
+            i64::try_from(limit).unwrap_or(i64::MAX),
+        )
+        .await?)
+    }
+
+    /// Executes one claimed item and commits what it led to.
+    pub(crate) async fn process(&self, item: WorkItem) -> Result<(), EngineError> {
+        let run = {
+            let mut conn = self.pool.acquire().await?;
+            Run::from_row(runs::get(&mut conn, &item.tenant_id, item.run_id).await?)?
+        };
+        let result = if run.core.status.is_final() {
+            Result_::Timer
+        } else {
+            self.execute(&item, &run).await?
+        };
+        self.commit(&item, result).await
+    }
+
+    async fn execute(&self, item: &WorkItem, run: &Run) -> Result<Result_, EngineError> {
+        if item.kind != CALL && item.kind != COMPENSATE {
+            return Ok(Result_::Timer);
+        }
+        let def = {
+            let mut conn = self.pool.acquire().await?;
+            self.definition(&mut conn, &run.tenant, &run.definition, run.version)
+                .await?
+        };
+        let Some(StepKind::Call(call)) = def
+            .steps
+            .iter()
+            .find(|s| s.id == item.step_id)
+            .map(|s| &s.kind)
+        else {
+            return Ok(Result_::NotAttempted(failure(
+                "invalid-input",
+                format!(
+                    "definition {} v{} has no call step `{}`",
+                    run.definition, run.version, item.step_id
+                ),
+            )));
+        };
+        // Scope is not Send; keep it out of the awaits below.
+        let resolved = resolve(
+            &call.input,
+            &Scope {
+                input: &run.input,
+                outputs: &run.core.outputs,
+            },
+        );
+        let input = match resolved {
+            Ok(v) => v,
+            Err(e) => {
+                return Ok(Result_::NotAttempted(failure(
+                    "invalid-input",
+                    e.to_string(),
+                )));
+            }
+        };
+        let (plugin_name, operation, input) = if item.kind == COMPENSATE {
+            let Some(op) = &call.compensate else {
+                return Ok(Result_::NotAttempted(failure(
+                    "invalid-input",
+                    "no compensation".into(),
+                )));
+            };
+            let output = run
+                .core
+                .outputs
+                .get(&item.step_id)
+                .cloned()
+                .unwrap_or_default();
+            (
+                op.plugin.clone(),
+                op.operation.clone(),
+                serde_json::json!({ "input": input, "output": output }),
+            )
+        } else {
+            (call.plugin.clone(), call.operation.clone(), input)
+        };
+        let Some(sha) = run.core.plugins.get(&plugin_name) else {
+            return Ok(Result_::Unavailable(failure(
+                "plugin-unavailable",
+                format!(
+                    "plugin `{plugin_name}` was not pinned when the run started; pin it and retry"
+                ),
+            )));
+        };
+        let plugin = match self.plugin(&run.tenant, sha).await {
+            Ok(p) => p,
+            Err(e) => {
+                return Ok(Result_::Unavailable(failure(
+                    "plugin-unavailable",
+                    e.to_string(),
+                )));
+            }
+        };
+        let (grants, secrets) = {
+            let mut conn = self.pool.acquire().await?;
+            let s = settings::plugin_settings(&mut conn, &run.tenant, &plugin_name).await?;
+            let names = &plugin.manifest().capabilities.secrets;
+            let secrets = if names.is_empty() {
+                Default::default()
+            } else {
+                settings::secrets(&mut conn, &run.tenant, names).await?
+            };
+            (s, secrets)
+        };
+        let mut limits = self.config.limits.with(&grants.limits);
+        if let Some(timeout) = call.timeout {
+            limits.wall_time = timeout;
+        }
+        let request = AttemptRequest {
+            context: StepContext {
+                tenant: run.tenant.clone(),
+                run_id: run.id.to_string(),
+                step_id: item.step_id.clone(),
+                attempt: u32::try_from(item.attempt).unwrap_or(0),
+                // Stable across attempts and hosts; distinct for the compensation of a step.
+                idempotency_key: if item.kind == COMPENSATE {
+                    format!("{}/{}/{}/compensate", run.tenant, run.id, item.step_id)
+                } else {
+                    format!("{}/{}/{}", run.tenant, run.id, item.step_id)
+                },
+            },
+            operation,
+            input: input.to_string(),
+            config: Arc::new(grants.config),
+            secrets: Arc::new(
+                secrets
+                    .into_iter()
+                    .map(|(k, v)| (k, SecretValue::new(v)))
+                    .collect(),
+            ),
+            egress: Arc::new(grants.egress),
+            limits,
+        };
+        let started_at = self.clock.now();
+        let report = self.runtime.invoke(&plugin, request).await;
+        Ok(Result_::Attempt {
+            report: Box::new(report),
+            started_at,
+        })
+    }
+
+    /// The one transaction that records an item's result: fenced by the claim, so a host whose
+    /// lease ran out cannot commit over the host that took the item over.
+    async fn commit(&self, item: &WorkItem, result: Result_) -> Result<(), EngineError> {
+        let mut tx = self.pool.begin().await?;
+        let mut run = Run::from_row(runs::lock(&mut tx, item.run_id).await?)?;
+        let owner = &self.config.owner;
+        let now = self.clock.now();
+        if run.core.status.is_final() {
+            work::complete(&mut tx, item, owner).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        let def = self
+            .definition(&mut tx, &run.tenant, &run.definition, run.version)
+            .await?;
+        // Waits whose signal has not come and whose deadline has not passed go back to sleep.
+        if item.kind == WAIT {
+            let signal = match def
+                .steps
+                .iter()
+                .find(|s| s.id == item.step_id)
+                .map(|s| &s.kind)
+            {
+                Some(StepKind::Wait { signal, .. }) => signal.clone(),
+                _ => String::new(),
+            };
+            let payload = signals::take(&mut tx, run.id, &signal, &item.step_id).await?;
+            let expired = item.deadline.is_some_and(|d| d <= now);
+            if payload.is_none() && !expired {
+                let until = item.deadline.unwrap_or(now + FOREVER);
+                if !work::release(&mut tx, item, owner, until).await? {
+                    return Ok(());
+                }
+                tx.commit().await?;
+                return Ok(());
+            }
+            if !work::complete(&mut tx, item, owner).await? {
+                return Ok(());
+            }
+            let mut t = Transition::new(&def, &mut run, now);
+            note_lease_loss(&mut t, item);
+            match payload {
+                Some(payload) => {
+                    t.emit(Event::SignalConsumed {
+                        step: item.step_id.clone(),
+                        name: signal,
+                    });
+                    t.step_succeeded(&item.step_id, item.attempt, payload);
+                }
+                None => {
+                    t.emit(Event::WaitTimedOut {
+                        step: item.step_id.clone(),
+                        signal: signal.clone(),
+                    });
+                    t.step_failed(
+                        &item.step_id,
+                        item.attempt,
+                        failure(
+                            "timeout",
+                            format!("signal `{signal}` did not arrive before the wait's deadline"),
+                        ),
+                    );
+                }
+            }
+            let (events, work_items) = (t.events, t.work);
+            self.write(&mut tx, &mut run, events, work_items).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        if !work::complete(&mut tx, item, owner).await? {
+            // Lease lost: another host owns this item now. Its attempt is the one that counts;
+            // the idempotency key made ours harmless.
+            tracing::warn!(item = item.id, run = %item.run_id, step = %item.step_id, "lease lost; result dropped");
+            return Ok(());
+        }
+        let mut calls = Vec::new();
+        let mut t = Transition::new(&def, &mut run, now);
+        note_lease_loss(&mut t, item);
+        let compensating = item.kind == COMPENSATE;
+        match result {
+            Result_::Timer if item.kind == SLEEP => {
+                t.emit(Event::TimerFired {
+                    step: item.step_id.clone(),
+                });
+                t.step_succeeded(&item.step_id, item.attempt, serde_json::Value::Null);
+            }
+            Result_::Timer => {}
+            Result_::Unavailable(f) => t.park(&item.step_id, f),
+            Result_::NotAttempted(f) if compensating => {
+                t.compensation_failed(&item.step_id, item.attempt, f)
+            }
+            Result_::NotAttempted(f) => t.step_failed(&item.step_id, item.attempt, f),
+            Result_::Attempt { report, started_at } => {
+                t.emit(Event::AttemptStarted {
+                    step: item.step_id.clone(),
+                    attempt: item.attempt,
+                    started_at,
+                });
+                calls = report.calls;
+                match report.outcome {
+                    Outcome::Ok { output } => {
+                        let value =
+                            serde_json::from_str(&output).unwrap_or(serde_json::Value::Null);
+                        if compensating {
+                            t.compensation_succeeded(&item.step_id, item.attempt);
+                        } else {
+                            t.step_succeeded(&item.step_id, item.attempt, value);
+                        }
+                    }
+                    other => {
+                        let retry_after = match &other {
+                            Outcome::PluginRetryable { retry_after, .. } => *retry_after,
+                            _ => None,
+                        };
+                        let f = Failure {
+                            class: other.class().as_str().to_owned(),
+                            message: other.describe(),
+                            retry_after,
+                        };
+                        if compensating {
+                            t.compensation_failed(&item.step_id, item.attempt, f);
+                        } else {
+                            t.step_failed(&item.step_id, item.attempt, f);
+                        }
+                    }
+                }
+            }
+        }
+        let (events, work_items) = (t.events, t.work);
+        PgAudit::insert(&mut tx, &calls).await?;
+        self.write(&mut tx, &mut run, events, work_items).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Runs a worker until `shutdown` resolves: claims up to `concurrency` items at a time, wakes
+    /// on `NOTIFY` (polling as a fallback), extends its leases while busy. On shutdown it stops
+    /// claiming and finishes what it holds.
+    pub async fn serve(
+        self: Arc<Self>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), EngineError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(weft_store::WORK_CHANNEL).await?;
+        let held: Arc<Mutex<HashSet<i64>>> = Arc::default();
+        let heartbeat = tokio::spawn(heartbeat(self.clone(), held.clone()));
+        let mut tasks = tokio::task::JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            let free = self.config.concurrency.saturating_sub(tasks.len());
+            let items = if free > 0 {
+                self.claim(free).await.unwrap_or_else(|e| {
+                    tracing::warn!("claim failed: {e}");
+                    Vec::new()
+                })
+            } else {
+                Vec::new()
+            };
+            let claimed = items.len();
+            for item in items {
+                if let Ok(mut h) = held.lock() {
+                    h.insert(item.id);
+                }
+                let (engine, held) = (self.clone(), held.clone());
+                tasks.spawn(async move {
+                    let id = item.id;
+                    if let Err(e) = engine.process(item).await {
+                        tracing::warn!(
+                            item = id,
+                            "work item failed, it will be retried when its lease ends: {e}"
+                        );
+                    }
+                    if let Ok(mut h) = held.lock() {
+                        h.remove(&id);
+                    }
+                });
+            }
+            if claimed > 0 && claimed == free {
+                // Saturated or more may be due: go round again once something finishes.
+                tokio::select! {
+                    _ = tasks.join_next() => {}
+                    () = &mut shutdown => break,
+                }
+                continue;
+            }
+            if claimed > 0 {
+                continue;
+            }
+            let sleep = self.idle_sleep().await;
+            tokio::select! {
+                _ = listener.recv() => {}
+                _ = tokio::time::sleep(sleep) => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                () = &mut shutdown => break,
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+        heartbeat.abort();
+        Ok(())
+    }
+
+    async fn idle_sleep(&self) -> Duration {
+        let Ok(mut conn) = self.pool.acquire().await else {
+            return self.config.poll;
+        };
+        match work::next_due(&mut conn).await {
+            Ok(Some(due)) => (due - self.clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(self.config.poll),
+            _ => self.config.poll,
+        }
+    }
+}
+
+async fn heartbeat(engine: Arc<Engine>, held: Arc<Mutex<HashSet<i64>>>) {
+    loop {
+        tokio::time::sleep(engine.config.heartbeat).await;
+        let ids: Vec<i64> = held
+            .lock()
+            .map(|h| h.iter().copied().collect())
+            .unwrap_or_default();
+        if ids.is_empty() {
+            continue;
+        }
+        let until = engine.clock.now() + to_chrono(engine.config.lease);
+        if let Ok(mut conn) = engine.pool.acquire().await
+            && let Err(e) = work::extend(&mut conn, &engine.config.owner, &ids, until).await
+        {
+            tracing::warn!("lease heartbeat failed: {e}");
+        }
+    }
+}
+
+fn note_lease_loss(t: &mut Transition<'_>, item: &WorkItem) {
+    if let Some(owner) = &item.previous_owner {
+        t.emit(Event::LeaseExpired {
+            step: item.step_id.clone(),
+            attempt: item.attempt,
+            owner: owner.clone(),
+        });
+    }
+}
+
+fn failure(class: &str, message: String) -> Failure {
+    Failure {
+        class: class.to_owned(),
+        message,
+        retry_after: None,
+    }
+}
