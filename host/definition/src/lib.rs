@@ -1,10 +1,10 @@
 //! Workflow definitions: YAML in, a validated [`Definition`] out, with every error naming its
 //! line and field.
 //!
-//! [`compile`] is the entry point: it parses the YAML ([`parse`](crate::parse) keeps line
-//! numbers), checks the grammar and every reference, asks a [`Catalog`] whether each plugin
-//! operation exists for the tenant, and returns either the [`Definition`] the engine executes or
-//! *all* the problems found, so an author fixes a definition in one round trip.
+//! [`compile`] is the entry point: it parses the YAML (keeping line numbers), checks the grammar
+//! and every reference, asks a [`Catalog`] whether each plugin operation exists for the tenant,
+//! and returns either the [`Definition`] the engine executes or *all* the problems found, so an
+//! author fixes a definition in one round trip.
 //!
 //! At run time the engine uses [`resolve`] to fill a step's `input:` from the run's input and
 //! earlier outputs, and [`resolve_reference`] with [`is_truthy`] to decide `when:`.

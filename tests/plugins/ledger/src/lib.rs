@@ -1,0 +1,83 @@
+//! A test connector for the engine: `create` makes a record in a ledger HTTP server, sending the
+//! step's idempotency key so a repeated attempt finds the record instead of making another;
+//! `cancel` (its compensation) cancels it. Configuration `mode: broken` makes both fail
+//! permanently, as a misconfigured connector would, until an operator fixes it.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use weft_plugin_sdk::{Host, Plugin, PluginError};
+
+/// Input of `create`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Create {
+    /// Anything to store.
+    #[serde(default)]
+    pub data: serde_json::Value,
+    /// The server answers 503 to the first this many calls for this key.
+    #[serde(default)]
+    pub fail_times: u32,
+    /// The server refuses the record (422).
+    #[serde(default)]
+    pub reject: bool,
+}
+
+/// A record.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Record {
+    /// The ledger's id.
+    pub id: u64,
+    /// False when the key had a record already.
+    pub created: bool,
+}
+
+/// Input of `cancel`: the compensated step's input and output.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Cancel {
+    /// What `create` was given.
+    pub input: serde_json::Value,
+    /// What `create` returned.
+    pub output: Record,
+}
+
+/// Output of `cancel`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Cancelled {
+    /// The record cancelled.
+    pub id: u64,
+}
+
+fn check_mode(host: &Host<'_>) -> Result<String, PluginError> {
+    if host.config("mode").as_deref() == Some("broken") {
+        return Err(PluginError::permanent("misconfigured", "mode is `broken`; fix the configuration"));
+    }
+    host.require_config("base_url")
+}
+
+fn create(host: &Host<'_>, input: Create) -> Result<Record, PluginError> {
+    let base = check_mode(host)?;
+    let key = host.context().idempotency_key;
+    host.http()
+        .post(format!("{base}/records?fail_times={}&reject={}", input.fail_times, input.reject))
+        .header("idempotency-key", key)
+        .json(&input.data)?
+        .send_json()
+}
+
+fn cancel(host: &Host<'_>, input: Cancel) -> Result<Cancelled, PluginError> {
+    let base = check_mode(host)?;
+    host.http().post(format!("{base}/records/{}/cancel", input.output.id)).send()?.error_for_status()?;
+    Ok(Cancelled { id: input.output.id })
+}
+
+/// The plugin.
+pub fn plugin() -> Plugin {
+    Plugin::new("ledger", env!("CARGO_PKG_VERSION"))
+        .description("Creates ledger records once per idempotency key")
+        .operation("create", "Creates a record", create)
+        .compensated_by("cancel")
+        .operation("cancel", "Cancels a record", cancel)
+        .config_key("base_url")
+        .config_key("mode")
+}
+
+weft_plugin_sdk::export_plugin!(plugin);
