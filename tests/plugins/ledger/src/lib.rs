@@ -1,7 +1,8 @@
 //! A test connector for the engine: `create` makes a record in a ledger HTTP server, sending the
 //! step's idempotency key so a repeated attempt finds the record instead of making another;
-//! `cancel` (its compensation) cancels it. Configuration `mode: broken` makes both fail
-//! permanently, as a misconfigured connector would, until an operator fixes it.
+//! `cancel` (its compensation) cancels it. Configuration can break it the way a misconfigured
+//! connector breaks, until an operator fixes it: `refuse: X` refuses to create records whose
+//! data is the string X, `cancel: broken` makes every cancellation fail.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -46,27 +47,42 @@ pub struct Cancelled {
     pub id: u64,
 }
 
-fn check_mode(host: &Host<'_>) -> Result<String, PluginError> {
-    if host.config("mode").as_deref() == Some("broken") {
-        return Err(PluginError::permanent("misconfigured", "mode is `broken`; fix the configuration"));
-    }
-    host.require_config("base_url")
-}
-
 fn create(host: &Host<'_>, input: Create) -> Result<Record, PluginError> {
-    let base = check_mode(host)?;
+    let base = host.require_config("base_url")?;
+    if let Some(refused) = host.config("refuse")
+        && input.data.as_str() == Some(refused.as_str())
+    {
+        return Err(PluginError::permanent(
+            "refused",
+            format!("configured to refuse `{refused}`"),
+        ));
+    }
     let key = host.context().idempotency_key;
     host.http()
-        .post(format!("{base}/records?fail_times={}&reject={}", input.fail_times, input.reject))
+        .post(format!(
+            "{base}/records?fail_times={}&reject={}",
+            input.fail_times, input.reject
+        ))
         .header("idempotency-key", key)
         .json(&input.data)?
         .send_json()
 }
 
 fn cancel(host: &Host<'_>, input: Cancel) -> Result<Cancelled, PluginError> {
-    let base = check_mode(host)?;
-    host.http().post(format!("{base}/records/{}/cancel", input.output.id)).send()?.error_for_status()?;
-    Ok(Cancelled { id: input.output.id })
+    let base = host.require_config("base_url")?;
+    if host.config("cancel").as_deref() == Some("broken") {
+        return Err(PluginError::permanent(
+            "misconfigured",
+            "cancel is `broken`; fix the configuration",
+        ));
+    }
+    host.http()
+        .post(format!("{base}/records/{}/cancel", input.output.id))
+        .send()?
+        .error_for_status()?;
+    Ok(Cancelled {
+        id: input.output.id,
+    })
 }
 
 /// The plugin.
@@ -77,7 +93,8 @@ pub fn plugin() -> Plugin {
         .compensated_by("cancel")
         .operation("cancel", "Cancels a record", cancel)
         .config_key("base_url")
-        .config_key("mode")
+        .config_key("refuse")
+        .config_key("cancel")
 }
 
 weft_plugin_sdk::export_plugin!(plugin);

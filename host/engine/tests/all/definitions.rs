@@ -1,0 +1,54 @@
+//! Applying definitions: idempotent, versioned, validated against the tenant's plugins.
+
+use weft_engine::EngineError;
+use weft_test_support::TENANT;
+
+use crate::setup;
+
+const DEF: &str = r#"
+name: simple
+steps:
+  - id: one
+    call: echo.echo
+    input:
+      message: ${input.text}
+"#;
+
+#[sqlx::test(migrator = "weft_store::MIGRATOR")]
+async fn applying_the_same_text_twice_is_a_no_op_and_a_change_is_a_new_version(pool: sqlx::PgPool) {
+    let (engine, _, _) = setup(pool).await;
+    let first = engine.apply_definition(TENANT, DEF).await.unwrap();
+    assert_eq!((first.version, first.created), (1, true));
+    let again = engine.apply_definition(TENANT, DEF).await.unwrap();
+    assert_eq!((again.version, again.created), (1, false));
+    let changed = engine
+        .apply_definition(TENANT, &DEF.replace("text", "body"))
+        .await
+        .unwrap();
+    assert_eq!((changed.version, changed.created), (2, true));
+}
+
+#[sqlx::test(migrator = "weft_store::MIGRATOR")]
+async fn definitions_calling_unknown_operations_are_refused_with_their_line(pool: sqlx::PgPool) {
+    let (engine, _, _) = setup(pool).await;
+    let bad = DEF.replace("echo.echo", "echo.shout");
+    match engine.apply_definition(TENANT, &bad).await.unwrap_err() {
+        EngineError::InvalidDefinition(errors) => {
+            assert_eq!(errors.len(), 1);
+            assert_eq!(errors[0].line, 5);
+            assert!(
+                errors[0].message.contains("no operation `shout`"),
+                "{}",
+                errors[0]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = engine.apply_definition("nobody", DEF).await.unwrap_err();
+    assert!(matches!(err, EngineError::NotFound(_)), "{err}");
+    let err = engine
+        .start_run(TENANT, "simple", serde_json::json!({}), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::NotFound(_)), "{err}");
+}

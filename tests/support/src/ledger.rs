@@ -1,0 +1,129 @@
+//! A ledger HTTP server standing in for a system of record: it creates at most one record per
+//! idempotency key, can be told to fail the first calls for a key (503), and records
+//! cancellations. Tests read its records to check that nothing was created twice or lost.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A record in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerRecord {
+    /// Its id.
+    pub id: u64,
+    /// The idempotency key it was created with.
+    pub key: String,
+    /// The data sent.
+    pub data: serde_json::Value,
+    /// Whether it was cancelled.
+    pub cancelled: bool,
+}
+
+#[derive(Default)]
+struct State {
+    records: Vec<LedgerRecord>,
+    failures: HashMap<String, u32>,
+    /// Creation requests, including repeats for an existing key.
+    creates: u64,
+}
+
+/// The server.
+pub struct LedgerServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl LedgerServer {
+    /// Starts on a free loopback port; serves until the process ends.
+    pub fn start() -> Self {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let port = server.server_addr().to_ip().unwrap().port();
+        let state: Arc<Mutex<State>> = Arc::default();
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for request in server.incoming_requests() {
+                let state = shared.clone();
+                std::thread::spawn(move || serve(request, &state));
+            }
+        });
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            state,
+        }
+    }
+
+    /// Records so far.
+    pub fn records(&self) -> Vec<LedgerRecord> {
+        self.state.lock().unwrap().records.clone()
+    }
+
+    /// Creation requests received (repeats included).
+    pub fn creates(&self) -> u64 {
+        self.state.lock().unwrap().creates
+    }
+}
+
+fn serve(mut request: tiny_http::Request, state: &Mutex<State>) {
+    let mut body = String::new();
+    let _ = request.as_reader().read_to_string(&mut body);
+    let url = request.url().to_owned();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .unwrap_or("")
+            .to_owned()
+    };
+    let key = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("idempotency-key"))
+        .map(|h| h.value.to_string())
+        .unwrap_or_default();
+    let (status, reply) = {
+        let mut s = state.lock().unwrap();
+        if path == "/records" {
+            s.creates += 1;
+            let fail_times: u32 = param("fail_times").parse().unwrap_or(0);
+            let failed = s.failures.entry(key.clone()).or_default();
+            if param("reject") == "true" {
+                (422, r#"{"error":"rejected"}"#.to_owned())
+            } else if *failed < fail_times {
+                *failed += 1;
+                (503, r#"{"error":"busy"}"#.to_owned())
+            } else if let Some(r) = s.records.iter().find(|r| r.key == key) {
+                (200, format!(r#"{{"id":{},"created":false}}"#, r.id))
+            } else {
+                let id = s.records.len() as u64 + 1;
+                let data = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+                s.records.push(LedgerRecord {
+                    id,
+                    key,
+                    data,
+                    cancelled: false,
+                });
+                (200, format!(r#"{{"id":{id},"created":true}}"#))
+            }
+        } else if let Some(id) = path
+            .strip_prefix("/records/")
+            .and_then(|p| p.strip_suffix("/cancel"))
+        {
+            let id: u64 = id.parse().unwrap_or(0);
+            match s.records.iter_mut().find(|r| r.id == id) {
+                Some(r) => {
+                    r.cancelled = true;
+                    (200, "{}".to_owned())
+                }
+                None => (404, r#"{"error":"no such record"}"#.to_owned()),
+            }
+        } else {
+            (404, "{}".to_owned())
+        }
+    };
+    let mut response = tiny_http::Response::from_string(reply).with_status_code(status);
+    if status == 503 {
+        response = response.with_header(tiny_http::Header::from_bytes("Retry-After", "1").unwrap());
+    }
+    let _ = request.respond(response);
+}

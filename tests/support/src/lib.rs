@@ -1,0 +1,128 @@
+//! Shared by Weft's tests: the built plugin components, a ledger HTTP server that records what
+//! connectors create (to check "exactly once"), and an engine wired to both.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test support fails loudly"
+)]
+
+mod ledger;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Once};
+
+use weft_engine::{Clock, Engine, EngineConfig};
+use weft_runtime::{EgressPolicy, EgressRule, Runtime, RuntimeConfig, Services, TracingAudit};
+use weft_store::settings::PluginSettings;
+
+pub use ledger::{LedgerRecord, LedgerServer};
+
+/// Where `cargo xtask` put the plugin components.
+pub fn plugin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("WEFT_PLUGIN_DIR") {
+        return dir.into();
+    }
+    workspace().join("target/wasm32-wasip2/plugin")
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The bytes of test plugin `crate_name` (e.g. `weft_test_ledger`).
+pub fn plugin_bytes(crate_name: &str) -> Vec<u8> {
+    let path = plugin_dir().join(format!("{crate_name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; build the plugins first: `cargo xtask test` does",
+            path.display()
+        )
+    })
+}
+
+/// The compile cache tests share.
+pub fn cache_dir() -> PathBuf {
+    workspace().join("target/weft-test-cache")
+}
+
+/// A runtime whose audit goes to tracing (the engine persists the records itself).
+pub fn runtime() -> Arc<Runtime> {
+    warm_cache();
+    let services = Services {
+        audit: Arc::new(TracingAudit),
+        xref: Arc::new(weft_runtime::MemoryXref::default()),
+    };
+    let config = RuntimeConfig {
+        cache_dir: Some(cache_dir()),
+        ..RuntimeConfig::default()
+    };
+    Arc::new(Runtime::new(config, services).unwrap())
+}
+
+/// Compiles the plugins once per process so parallel tests load them from the cache.
+fn warm_cache() {
+    static WARM: Once = Once::new();
+    WARM.call_once(|| {
+        std::thread::spawn(|| {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                let (services, _) = Services::in_memory();
+                let config = RuntimeConfig {
+                    cache_dir: Some(cache_dir()),
+                    ..RuntimeConfig::default()
+                };
+                let runtime = Runtime::new(config, services).unwrap();
+                for name in ["weft_test_ledger", "weft_test_echo"] {
+                    runtime.load(&plugin_bytes(name)).await.unwrap();
+                }
+            });
+        })
+        .join()
+        .unwrap();
+    });
+}
+
+/// Tenant used by the fixtures.
+pub const TENANT: &str = "acme";
+
+/// Creates tenant `acme`, publishes and pins the ledger and echo plugins, and points the ledger
+/// at `ledger` (config `base_url` and the allow-list).
+pub async fn prepare_tenant(engine: &Engine, ledger: &LedgerServer) {
+    engine
+        .create_tenant(TENANT, "Acme Distribution")
+        .await
+        .unwrap();
+    engine
+        .publish_plugin(TENANT, &plugin_bytes("weft_test_ledger"), true)
+        .await
+        .unwrap();
+    engine
+        .publish_plugin(TENANT, &plugin_bytes("weft_test_echo"), true)
+        .await
+        .unwrap();
+    set_ledger_config(engine, ledger, &[]).await;
+}
+
+/// Replaces the ledger plugin's config (base_url is always set to the server).
+pub async fn set_ledger_config(engine: &Engine, ledger: &LedgerServer, extra: &[(&str, &str)]) {
+    let mut config: std::collections::BTreeMap<String, String> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    config.insert("base_url".into(), ledger.base.clone());
+    let settings = PluginSettings {
+        config,
+        egress: EgressPolicy::new(vec![EgressRule::from_url(&ledger.base).unwrap()]),
+        limits: Default::default(),
+    };
+    engine
+        .set_plugin_settings(TENANT, "ledger", &settings)
+        .await
+        .unwrap();
+}
+
+/// An engine on `pool` with `clock`.
+pub fn engine(pool: sqlx::PgPool, clock: Arc<dyn Clock>, config: EngineConfig) -> Engine {
+    Engine::new(pool, runtime(), clock, config)
+}
