@@ -1,6 +1,7 @@
 //! `weft`: the Weft host and its operator commands.
 
 mod plugin_cmd;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -19,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run workers against the database (DATABASE_URL) until SIGTERM or Ctrl-C.
+    Serve(serve::ServeArgs),
     /// Work with a plugin file directly: describe it, or run one operation in the sandbox.
     Plugin {
         #[command(subcommand)]
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Plugin { command } => plugin_cmd::run(command).await,
+            Command::Serve(args) => serve::run(args).await.map(|()| ExitCode::SUCCESS),
         }
     });
     match result {

@@ -1,0 +1,82 @@
+//! `weft serve`: workers against `DATABASE_URL`. Many processes on one database share the work;
+//! SIGTERM or Ctrl-C stops claiming, finishes what is held, and exits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use weft_engine::{Clock, Engine, EngineConfig, SystemClock};
+use weft_runtime::{Runtime, RuntimeConfig, Services, TracingAudit};
+use weft_store::PgXref;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// PostgreSQL to use.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+    /// Work items this process executes at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// How long a claim holds an item before another host may take it over (ms).
+    #[arg(long, default_value_t = 60_000)]
+    lease_ms: u64,
+    /// How often held leases are extended (ms).
+    #[arg(long, default_value_t = 15_000)]
+    heartbeat_ms: u64,
+    /// Longest idle wait without a notification (ms).
+    #[arg(long, default_value_t = 1_000)]
+    poll_ms: u64,
+    /// Database connections.
+    #[arg(long, default_value_t = 20)]
+    connections: u32,
+    /// Where compiled plugins are cached.
+    #[arg(long, env = "WEFT_CACHE_DIR")]
+    cache_dir: Option<std::path::PathBuf>,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let pool = weft_store::connect(&args.database_url, args.connections)
+        .await
+        .context("cannot reach or migrate the database")?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let now = clock.clone();
+    let services = Services {
+        audit: Arc::new(TracingAudit),
+        xref: Arc::new(PgXref::new(pool.clone(), Arc::new(move || now.now()))),
+    };
+    let runtime_config = RuntimeConfig {
+        cache_dir: args.cache_dir,
+        max_concurrent_attempts: u32::try_from(args.concurrency.max(1)).unwrap_or(u32::MAX),
+        ..RuntimeConfig::default()
+    };
+    let runtime = Arc::new(Runtime::new(runtime_config, services)?);
+    let config = EngineConfig {
+        concurrency: args.concurrency.max(1),
+        lease: Duration::from_millis(args.lease_ms),
+        heartbeat: Duration::from_millis(args.heartbeat_ms),
+        poll: Duration::from_millis(args.poll_ms),
+        ..EngineConfig::default()
+    };
+    let owner = config.owner.clone();
+    let engine = Arc::new(Engine::new(pool, runtime, clock, config));
+    tracing::info!(%owner, "serving");
+    engine.serve(shutdown_signal()).await?;
+    tracing::info!(%owner, "stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+}
