@@ -42,7 +42,7 @@ steps:
 
 /// The URL of the test's own database, for the child processes.
 fn database_url(pool: &sqlx::PgPool) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let base = std::env::var("DATABASE_URL").unwrap();
     let db = pool
         .connect_options()
         .get_database()
