@@ -7,6 +7,7 @@
 
 mod cmd;
 mod dev;
+mod pgbench;
 mod plugins;
 mod postgres;
 
@@ -60,24 +61,50 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     cmd::cargo_with_env(&args, &env)
 }
 
+/// The runtime's benchmarks, then the engine's against `pgbench -N` on the same (durable)
+/// cluster, so the ratio compares like with like.
 fn bench() -> anyhow::Result<()> {
     let plugin_dir = plugins::build()?;
+    let plugins = ("WEFT_PLUGIN_DIR", plugin_dir.as_os_str());
+    let runtime_bench = [
+        "bench",
+        "--package",
+        "weft-runtime",
+        "--bench",
+        "runtime",
+        "--quiet",
+    ];
+    cmd::cargo_with_env(&runtime_bench, &[plugins])?;
+    let cluster = postgres::start_private(postgres::Durability::Durable)?;
+    let url = match (&cluster, std::env::var("DATABASE_URL")) {
+        (Some(c), _) => c.url.clone(),
+        (None, Ok(url)) => url,
+        (None, Err(_)) => anyhow::bail!("no database for the engine benchmark"),
+    };
+    let tps = pgbench::tps(cluster.as_ref(), &url)?;
+    println!("BENCH pg.tps {tps:.1} tx/s");
+    let tps = tps.to_string();
+    let engine_bench = [
+        "bench",
+        "--package",
+        "weft-cli",
+        "--bench",
+        "engine",
+        "--quiet",
+    ];
     cmd::cargo_with_env(
+        &engine_bench,
         &[
-            "bench",
-            "--package",
-            "weft-runtime",
-            "--bench",
-            "runtime",
-            "--quiet",
+            plugins,
+            ("DATABASE_URL", OsStr::new(&url)),
+            ("WEFT_PG_TPS", OsStr::new(&tps)),
         ],
-        &[("WEFT_PLUGIN_DIR", plugin_dir.as_os_str())],
     )
 }
 
 /// Starts the private cluster, runs one query, stops it: checks the set-up on this machine.
 fn postgres_check() -> anyhow::Result<()> {
-    let Some(cluster) = postgres::start_private()? else {
+    let Some(cluster) = postgres::start_private(postgres::Durability::Fast)? else {
         anyhow::bail!("DATABASE_URL is set: no private cluster to check");
     };
     cmd::run_checked(std::process::Command::new(cluster.bin("psql")).args([

@@ -58,11 +58,20 @@ pub fn start_if_needed() -> anyhow::Result<Option<Cluster>> {
     if !lock.contains("name = \"sqlx\"") {
         return Ok(None);
     }
-    start_private()
+    start_private(Durability::Fast)
 }
 
-/// Starts a fresh cluster on a free loopback port, tuned for tests (no fsync).
-pub fn start_private() -> anyhow::Result<Option<Cluster>> {
+/// How a private cluster treats commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// No fsync: tests, where the machine never crashes under the database.
+    Fast,
+    /// PostgreSQL's defaults: benchmarks, where a commit must cost what it costs in production.
+    Durable,
+}
+
+/// Starts a fresh cluster on a free loopback port.
+pub fn start_private(durability: Durability) -> anyhow::Result<Option<Cluster>> {
     if std::env::var_os("DATABASE_URL").is_some() {
         eprintln!("xtask: using DATABASE_URL");
         return Ok(None);
@@ -94,9 +103,12 @@ pub fn start_private() -> anyhow::Result<Option<Cluster>> {
         "UTF8",
         "--no-sync",
     ]))?;
+    let tuning = match durability {
+        Durability::Fast => "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+        Durability::Durable => "",
+    };
     let options = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off -c max_connections=300",
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 {tuning}",
         base.display()
     );
     cmd::output(
