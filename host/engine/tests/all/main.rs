@@ -5,6 +5,7 @@
 mod definitions;
 mod flows;
 mod operators;
+mod stores;
 mod waits;
 
 use std::sync::Arc;
