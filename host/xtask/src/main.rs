@@ -58,7 +58,7 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     if let Some(db) = &db {
         env.push(("DATABASE_URL", OsStr::new(&db.url)));
     }
-    cmd::cargo_with_env(&args, &env)
+    cmd::cargo_test(&args, &env)
 }
 
 /// The runtime's benchmarks, then the engine's against `pgbench -N` on the same (durable)
