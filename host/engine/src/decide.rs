@@ -166,19 +166,7 @@ impl<'a> Transition<'a> {
 
     /// A forward step's attempt failed: retry per its policy, or compensate.
     pub fn step_failed(&mut self, step: &str, attempt: i32, failure: Failure) {
-        self.emit(Event::AttemptFailed {
-            step: step.to_owned(),
-            attempt,
-            class: failure.class.clone(),
-            message: failure.message.clone(),
-        });
-        if let Some(due) = self.retry_due(step, attempt, &failure) {
-            self.emit(Event::RetryScheduled {
-                step: step.to_owned(),
-                attempt: attempt + 1,
-                due_at: due,
-            });
-            self.schedule(CALL, step, attempt + 1, due);
+        if self.record_failure_and_retry(CALL, step, attempt, &failure) {
             return;
         }
         self.start_compensation(Reason {
@@ -188,6 +176,34 @@ impl<'a> Transition<'a> {
             phase: Phase::Forward,
             failed_step: step.to_owned(),
         });
+    }
+
+    /// Records a failed attempt and schedules the next one of `kind` if the step's policy
+    /// allows; returns whether it did.
+    fn record_failure_and_retry(
+        &mut self,
+        kind: &str,
+        step: &str,
+        attempt: i32,
+        failure: &Failure,
+    ) -> bool {
+        self.emit(Event::AttemptFailed {
+            step: step.to_owned(),
+            attempt,
+            class: failure.class.clone(),
+            message: failure.message.clone(),
+        });
+        let Some(due) = self.retry_due(step, attempt, failure) else {
+            return false;
+        };
+        let next = attempt + 1;
+        self.emit(Event::RetryScheduled {
+            step: step.to_owned(),
+            attempt: next,
+            due_at: due,
+        });
+        self.schedule(kind, step, next, due);
+        true
     }
 
     /// When the next attempt is due, or `None` when the failure is final.
@@ -249,19 +265,7 @@ impl<'a> Transition<'a> {
 
     /// A compensation attempt failed: retry per the step's policy, or park the run.
     pub fn compensation_failed(&mut self, step: &str, attempt: i32, failure: Failure) {
-        self.emit(Event::AttemptFailed {
-            step: step.to_owned(),
-            attempt,
-            class: failure.class.clone(),
-            message: failure.message.clone(),
-        });
-        if let Some(due) = self.retry_due(step, attempt, &failure) {
-            self.emit(Event::RetryScheduled {
-                step: step.to_owned(),
-                attempt: attempt + 1,
-                due_at: due,
-            });
-            self.schedule(COMPENSATE, step, attempt + 1, due);
+        if self.record_failure_and_retry(COMPENSATE, step, attempt, &failure) {
             return;
         }
         self.emit(Event::CompensationFailed {

@@ -60,8 +60,9 @@ pub fn runtime() -> Arc<Runtime> {
     Arc::new(Runtime::new(config, services).unwrap())
 }
 
-/// Compiles the plugins once per process so parallel tests load them from the cache.
-fn warm_cache() {
+/// Compiles the test plugins once per process so parallel tests load them from the cache
+/// (debug-build Cranelift is slow) instead of each compiling them.
+pub fn warm_cache() {
     static WARM: Once = Once::new();
     WARM.call_once(|| {
         std::thread::spawn(|| {
@@ -73,7 +74,7 @@ fn warm_cache() {
                     ..RuntimeConfig::default()
                 };
                 let runtime = Runtime::new(config, services).unwrap();
-                for name in ["weft_test_ledger", "weft_test_echo"] {
+                for name in ["weft_test_ledger", "weft_test_echo", "weft_test_hostile"] {
                     runtime.load(&plugin_bytes(name)).await.unwrap();
                 }
             });

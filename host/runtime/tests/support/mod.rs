@@ -4,66 +4,20 @@
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use weft_runtime::{
     AttemptRequest, LoadedPlugin, MemoryAudit, Runtime, RuntimeConfig, Services, StepContext,
 };
 
-/// Where `cargo xtask` put the plugin components.
-pub fn plugin_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("WEFT_PLUGIN_DIR") {
-        return dir.into();
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    target.join("wasm32-wasip2/plugin")
-}
-
-/// The bytes of test plugin `crate_name` (e.g. `weft_test_echo`).
-pub fn plugin_bytes(crate_name: &str) -> Vec<u8> {
-    let path = plugin_dir().join(format!("{crate_name}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; build the plugins first: `cargo xtask test` does",
-            path.display()
-        )
-    })
-}
-
-fn cache_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/weft-test-cache")
-}
+pub use weft_test_support::plugin_bytes;
 
 pub fn config() -> RuntimeConfig {
     RuntimeConfig {
-        cache_dir: Some(cache_dir()),
+        cache_dir: Some(weft_test_support::cache_dir()),
         ..RuntimeConfig::default()
     }
-}
-
-/// Compiles every test plugin once per process (debug-build Cranelift is slow), so tests running
-/// in parallel load them from the cache instead of compiling each on its own.
-fn warm_cache() {
-    static WARM: Once = Once::new();
-    WARM.call_once(|| {
-        // On a thread of its own: the caller may already be inside a tokio runtime.
-        std::thread::spawn(|| {
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async {
-                let (services, _) = Services::in_memory();
-                let runtime = Runtime::new(config(), services).unwrap();
-                for name in ["weft_test_echo", "weft_test_hostile"] {
-                    runtime.load(&plugin_bytes(name)).await.unwrap();
-                }
-            });
-        })
-        .join()
-        .unwrap();
-    });
 }
 
 /// A runtime with in-memory services, and its audit log.
@@ -72,7 +26,7 @@ pub fn runtime() -> (Runtime, Arc<MemoryAudit>) {
 }
 
 pub fn runtime_with(config: RuntimeConfig) -> (Runtime, Arc<MemoryAudit>) {
-    warm_cache();
+    weft_test_support::warm_cache();
     let (services, audit) = Services::in_memory();
     (Runtime::new(config, services).unwrap(), audit)
 }
