@@ -435,10 +435,8 @@ impl Engine {
         });
         let events = t.events;
         self.write(&mut tx, &mut run, events, Vec::new()).await?;
-        // Wake the run's wait (whichever step it is at); it checks the signal's name itself.
-        for step in def.steps.iter().map(|s| s.id.as_str()) {
-            work::wake(&mut tx, run_id, WAIT, step, now).await?;
-        }
+        // Wake the run's wait, whichever step it is at; it checks the signal's name itself.
+        work::wake(&mut tx, run_id, WAIT, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -178,21 +178,19 @@ pub async fn extend(
     Ok(done.rows_affected())
 }
 
-/// Makes a run's unclaimed item of `kind` for `step` due now (a signal arrived).
+/// Makes a run's unclaimed items of `kind` due now (a signal arrived for its wait).
 pub async fn wake(
     conn: &mut PgConnection,
     run_id: Uuid,
     kind: &str,
-    step: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "update work_items set available_at = $4
-         where run_id = $1 and kind = $2 and step_id = $3 and lease_owner is null",
+        "update work_items set available_at = $3
+         where run_id = $1 and kind = $2 and lease_owner is null",
     )
     .bind(run_id)
     .bind(kind)
-    .bind(step)
     .bind(now)
     .execute(&mut *conn)
     .await?;
