@@ -8,15 +8,14 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
-use weft_definition::{Catalog, Definition, Scope, resolve_reference};
+use weft_definition::{Catalog, Definition};
 use weft_runtime::{Limits, LoadedPlugin, Runtime};
-use weft_store::{definitions, history, plugins, runs, settings, signals, tenants, work};
+use weft_store::{definitions, history, plugins, runs, settings, tenants, work};
 
 use crate::clock::Clock;
-use crate::decide::{Transition, WAIT};
 use crate::error::EngineError;
 use crate::events::Event;
-use crate::state::{Phase, Run, RunCore, RunStatus};
+use crate::state::{Run, RunCore};
 
 /// How an engine runs.
 #[derive(Debug, Clone)]
@@ -77,30 +76,6 @@ pub struct Started {
     pub created: bool,
 }
 
-/// An operator's action on a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OperatorAction {
-    /// Run the failed step again (with the tenant's current plugin pins), then carry on.
-    Retry,
-    /// Undo the completed steps (or resume an interrupted compensation).
-    Compensate,
-    /// Give up: the run fails with nothing more done.
-    Abandon,
-    /// Stop a running or waiting run.
-    Cancel,
-}
-
-impl OperatorAction {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Retry => "retry",
-            Self::Compensate => "compensate",
-            Self::Abandon => "abandon",
-            Self::Cancel => "cancel",
-        }
-    }
-}
-
 struct PinnedCatalog(BTreeMap<String, weft_runtime::Manifest>);
 
 impl Catalog for PinnedCatalog {
@@ -152,7 +127,7 @@ impl Engine {
         Ok(())
     }
 
-    async fn require_tenant(
+    pub(crate) async fn require_tenant(
         &self,
         conn: &mut sqlx::PgConnection,
         tenant: &str,
@@ -284,107 +259,6 @@ impl Engine {
         Ok(d)
     }
 
-    /// Starts a run of the newest version of `definition`. The business key comes from
-    /// `business_key` or else the definition's `key:`; a run with the same key for this tenant
-    /// and definition is returned instead of starting a second one.
-    pub async fn start_run(
-        &self,
-        tenant: &str,
-        definition: &str,
-        input: serde_json::Value,
-        business_key: Option<&str>,
-    ) -> Result<Started, EngineError> {
-        let mut tx = self.pool.begin().await?;
-        self.require_tenant(&mut tx, tenant).await?;
-        let row = definitions::latest(&mut tx, tenant, definition).await?;
-        let def = self
-            .definition(&mut tx, tenant, definition, row.version)
-            .await?;
-        let key = match (business_key, &def.key) {
-            (Some(k), _) => k.to_owned(),
-            (None, Some(reference)) => {
-                let empty = BTreeMap::new();
-                let scope = Scope {
-                    input: &input,
-                    outputs: &empty,
-                };
-                match resolve_reference(reference, &scope) {
-                    Some(serde_json::Value::String(s)) => s.clone(),
-                    Some(v @ serde_json::Value::Number(_)) => v.to_string(),
-                    _ => {
-                        return Err(EngineError::InvalidRequest(format!(
-                            "the input has no usable business key at `{reference}`"
-                        )));
-                    }
-                }
-            }
-            (None, None) => {
-                return Err(EngineError::InvalidRequest(format!(
-                    "definition `{definition}` has no `key:`; give a business key"
-                )));
-            }
-        };
-        if key.is_empty() {
-            return Err(EngineError::InvalidRequest(
-                "the business key is empty".into(),
-            ));
-        }
-        if let Some(existing) = runs::find_by_key(&mut tx, tenant, definition, &key).await? {
-            return Ok(Started {
-                run_id: existing.id,
-                created: false,
-            });
-        }
-        let pins = plugins::pins(&mut tx, tenant).await?;
-        let used: BTreeMap<String, String> = plugin_names(&def)
-            .into_iter()
-            .filter_map(|name| pins.get(&name).map(|sha| (name, sha.clone())))
-            .collect();
-        let now = self.clock.now();
-        let mut run = Run {
-            id: Uuid::new_v4(),
-            tenant: tenant.to_owned(),
-            definition: definition.to_owned(),
-            version: row.version,
-            business_key: key.clone(),
-            input: input.clone(),
-            core: RunCore::empty(),
-            next_seq: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        let plugins_json =
-            serde_json::to_value(&used).map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
-        let mut t = Transition::new(&def, &mut run, now);
-        t.emit(Event::RunStarted {
-            definition: definition.to_owned(),
-            version: row.version,
-            business_key: key.clone(),
-            input,
-            plugins: plugins_json,
-        });
-        t.advance(None);
-        let (events, work) = (t.events, t.work);
-        if !runs::insert_if_new(&mut tx, &run.to_row()?).await? {
-            // Lost a race with a concurrent start of the same key: return the winner's run.
-            tx.rollback().await?;
-            let mut conn = self.pool.acquire().await?;
-            let existing = runs::find_by_key(&mut conn, tenant, definition, &key).await?;
-            return existing
-                .map(|r| Started {
-                    run_id: r.id,
-                    created: false,
-                })
-                .ok_or_else(|| EngineError::NotFound(format!("run with key `{key}`")));
-        }
-        self.write(&mut tx, &mut run, events, work).await?;
-        tx.commit().await?;
-        Ok(Started {
-            run_id: run.id,
-            created: true,
-        })
-    }
-
     /// Appends events, saves the run and schedules work, inside `tx`.
     pub(crate) async fn write(
         &self,
@@ -404,123 +278,6 @@ impl Engine {
         runs::save(conn, &run.to_row()?).await?;
         work::enqueue(conn, &run.tenant, run.id, &work_items, self.clock.now()).await?;
         Ok(())
-    }
-
-    /// Sends signal `name` to a run. A run waiting for it resumes; a run that reaches its wait
-    /// later takes it then.
-    pub async fn signal(
-        &self,
-        tenant: &str,
-        run_id: Uuid,
-        name: &str,
-        payload: serde_json::Value,
-    ) -> Result<(), EngineError> {
-        let mut tx = self.pool.begin().await?;
-        runs::get(&mut tx, tenant, run_id).await?;
-        let mut run = Run::from_row(runs::lock(&mut tx, run_id).await?)?;
-        if run.core.status.is_final() {
-            return Err(EngineError::InvalidRequest(format!(
-                "run {run_id} is {}; it takes no more signals",
-                run.core.status.as_str()
-            )));
-        }
-        let now = self.clock.now();
-        signals::send(&mut tx, tenant, run_id, name, &payload, now).await?;
-        let def = self
-            .definition(&mut tx, tenant, &run.definition, run.version)
-            .await?;
-        let mut t = Transition::new(&def, &mut run, now);
-        t.emit(Event::SignalReceived {
-            name: name.to_owned(),
-        });
-        let events = t.events;
-        self.write(&mut tx, &mut run, events, Vec::new()).await?;
-        // Wake the run's wait, whichever step it is at; it checks the signal's name itself.
-        work::wake(&mut tx, run_id, WAIT, now).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// An operator's action on a run, recorded in its history with who and why.
-    pub async fn act(
-        &self,
-        tenant: &str,
-        run_id: Uuid,
-        action: OperatorAction,
-        by: &str,
-        why: &str,
-    ) -> Result<RunStatus, EngineError> {
-        let mut tx = self.pool.begin().await?;
-        runs::get(&mut tx, tenant, run_id).await?;
-        let mut run = Run::from_row(runs::lock(&mut tx, run_id).await?)?;
-        let def = self
-            .definition(&mut tx, tenant, &run.definition, run.version)
-            .await?;
-        let status = run.core.status;
-        let refuse = |what: &str| {
-            Err(EngineError::InvalidRequest(format!(
-                "cannot {what} run {run_id}: it is {}",
-                status.as_str()
-            )))
-        };
-        let now = self.clock.now();
-        let mut detail = serde_json::json!({});
-        match action {
-            OperatorAction::Retry => {
-                if !matches!(status, RunStatus::Parked | RunStatus::Failed) {
-                    return refuse("retry");
-                }
-                if !run.core.compensated.is_empty() {
-                    return Err(EngineError::InvalidRequest(format!(
-                        "steps {} were already compensated; compensate or abandon the run instead",
-                        run.core.compensated.join(", ")
-                    )));
-                }
-                let pins = plugins::pins(&mut tx, tenant).await?;
-                let repinned: BTreeMap<String, String> = plugin_names(&def)
-                    .into_iter()
-                    .filter_map(|n| pins.get(&n).map(|s| (n, s.clone())))
-                    .collect();
-                detail = serde_json::json!({ "plugins": repinned });
-            }
-            OperatorAction::Compensate
-                if status != RunStatus::Parked && status != RunStatus::Failed =>
-            {
-                return refuse("compensate");
-            }
-            OperatorAction::Abandon if status != RunStatus::Parked => return refuse("abandon"),
-            OperatorAction::Cancel if status.is_final() || status == RunStatus::Parked => {
-                return refuse("cancel");
-            }
-            _ => {}
-        }
-        work::delete_for_run(&mut tx, run_id).await?;
-        let reason = run.core.reason.clone();
-        let mut t = Transition::new(&def, &mut run, now);
-        t.emit(Event::OperatorAction {
-            action: action.name().to_owned(),
-            by: by.to_owned(),
-            why: why.to_owned(),
-            detail,
-        });
-        match action {
-            OperatorAction::Retry => {
-                let step = reason.map(|r| r.failed_step).unwrap_or_default();
-                t.reschedule(&step);
-            }
-            OperatorAction::Compensate => match reason {
-                Some(r) if r.phase == Phase::Compensation => t.reschedule_compensation(&r.step),
-                _ => t.next_compensation(),
-            },
-            OperatorAction::Abandon => t.emit(Event::RunFailed {
-                message: format!("abandoned by {by}: {why}"),
-            }),
-            OperatorAction::Cancel => t.emit(Event::RunCancelled),
-        }
-        let (events, work_items) = (t.events, t.work);
-        self.write(&mut tx, &mut run, events, work_items).await?;
-        tx.commit().await?;
-        Ok(run.core.status)
     }
 
     /// A run of the tenant.
@@ -569,7 +326,7 @@ impl Engine {
 }
 
 /// Plugin names a definition calls (steps and compensations).
-fn plugin_names(def: &Definition) -> Vec<String> {
+pub(crate) fn plugin_names(def: &Definition) -> Vec<String> {
     let mut names: Vec<String> = def
         .steps
         .iter()

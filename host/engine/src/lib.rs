@@ -11,12 +11,16 @@ mod decide;
 mod engine;
 mod error;
 mod events;
+mod operator;
+mod serve;
+mod start;
 mod state;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use decide::backoff;
-pub use engine::{Applied, Engine, EngineConfig, OperatorAction, Started};
+pub use engine::{Applied, Engine, EngineConfig, Started};
 pub use error::EngineError;
 pub use events::Event;
+pub use operator::OperatorAction;
 pub use state::{Phase, Reason, Run, RunCore, RunStatus, replay};

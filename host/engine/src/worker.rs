@@ -2,18 +2,15 @@
 //! next work in one transaction fenced by the claim. A host that dies mid-step loses its lease;
 //! another host takes the item over and runs the attempt again with the same idempotency key.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use futures_util::future::join_all;
 use weft_definition::{Scope, StepKind, resolve};
 use weft_runtime::{AttemptReport, AttemptRequest, Outcome, SecretValue, StepContext};
 use weft_store::work::{self, WorkItem};
 use weft_store::{PgAudit, runs, settings, signals};
 
-use crate::decide::{CALL, COMPENSATE, Failure, SLEEP, Transition, WAIT, to_chrono};
+use crate::decide::{CALL, COMPENSATE, Failure, SLEEP, Transition, WAIT};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::events::Event;
@@ -38,34 +35,6 @@ enum Result_ {
 }
 
 impl Engine {
-    /// Claims and executes due items until none is due; returns how many were processed. Tests
-    /// drive the engine with this and a manual clock.
-    pub async fn run_until_idle(&self) -> Result<usize, EngineError> {
-        let mut total = 0;
-        loop {
-            let items = self.claim(self.config.concurrency).await?;
-            if items.is_empty() {
-                return Ok(total);
-            }
-            total += items.len();
-            for r in join_all(items.into_iter().map(|i| self.process(i))).await {
-                r?;
-            }
-        }
-    }
-
-    pub(crate) async fn claim(&self, limit: usize) -> Result<Vec<WorkItem>, EngineError> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(work::claim(
-            &mut conn,
-            &self.config.owner,
-            self.clock.now(),
-            self.config.lease,
-            i64::try_from(limit).unwrap_or(i64::MAX),
-        )
-        .await?)
-    }
-
     /// Executes one claimed item and commits what it led to.
     pub(crate) async fn process(&self, item: WorkItem) -> Result<(), EngineError> {
         let run = {
@@ -339,104 +308,6 @@ impl Engine {
         self.write(&mut tx, &mut run, events, work_items).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Runs a worker until `shutdown` resolves: claims up to `concurrency` items at a time, wakes
-    /// on `NOTIFY` (polling as a fallback), extends its leases while busy. On shutdown it stops
-    /// claiming and finishes what it holds.
-    pub async fn serve(
-        self: Arc<Self>,
-        shutdown: impl std::future::Future<Output = ()>,
-    ) -> Result<(), EngineError> {
-        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
-        listener.listen(weft_store::WORK_CHANNEL).await?;
-        let held: Arc<Mutex<HashSet<i64>>> = Arc::default();
-        let heartbeat = tokio::spawn(heartbeat(self.clone(), held.clone()));
-        let mut tasks = tokio::task::JoinSet::new();
-        tokio::pin!(shutdown);
-        loop {
-            let free = self.config.concurrency.saturating_sub(tasks.len());
-            let items = if free > 0 {
-                self.claim(free).await.unwrap_or_else(|e| {
-                    tracing::warn!("claim failed: {e}");
-                    Vec::new()
-                })
-            } else {
-                Vec::new()
-            };
-            let claimed = items.len();
-            for item in items {
-                if let Ok(mut h) = held.lock() {
-                    h.insert(item.id);
-                }
-                let (engine, held) = (self.clone(), held.clone());
-                tasks.spawn(async move {
-                    let id = item.id;
-                    if let Err(e) = engine.process(item).await {
-                        tracing::warn!(
-                            item = id,
-                            "work item failed, it will be retried when its lease ends: {e}"
-                        );
-                    }
-                    if let Ok(mut h) = held.lock() {
-                        h.remove(&id);
-                    }
-                });
-            }
-            if claimed > 0 && claimed == free {
-                // Saturated or more may be due: go round again once something finishes.
-                tokio::select! {
-                    _ = tasks.join_next() => {}
-                    () = &mut shutdown => break,
-                }
-                continue;
-            }
-            if claimed > 0 {
-                continue;
-            }
-            let sleep = self.idle_sleep().await;
-            tokio::select! {
-                _ = listener.recv() => {}
-                _ = tokio::time::sleep(sleep) => {}
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-                () = &mut shutdown => break,
-            }
-        }
-        while tasks.join_next().await.is_some() {}
-        heartbeat.abort();
-        Ok(())
-    }
-
-    async fn idle_sleep(&self) -> Duration {
-        let Ok(mut conn) = self.pool.acquire().await else {
-            return self.config.poll;
-        };
-        match work::next_due(&mut conn).await {
-            Ok(Some(due)) => (due - self.clock.now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .min(self.config.poll),
-            _ => self.config.poll,
-        }
-    }
-}
-
-async fn heartbeat(engine: Arc<Engine>, held: Arc<Mutex<HashSet<i64>>>) {
-    loop {
-        tokio::time::sleep(engine.config.heartbeat).await;
-        let ids: Vec<i64> = held
-            .lock()
-            .map(|h| h.iter().copied().collect())
-            .unwrap_or_default();
-        if ids.is_empty() {
-            continue;
-        }
-        let until = engine.clock.now() + to_chrono(engine.config.lease);
-        if let Ok(mut conn) = engine.pool.acquire().await
-            && let Err(e) = work::extend(&mut conn, &engine.config.owner, &ids, until).await
-        {
-            tracing::warn!("lease heartbeat failed: {e}");
-        }
     }
 }
 
