@@ -259,13 +259,16 @@ impl Engine {
         Ok(d)
     }
 
-    /// Appends events, saves the run and schedules work, inside `tx`.
+    /// Appends events, saves the run and schedules work, inside `tx`. `wake` notifies idle
+    /// workers at commit; workers themselves do not (they claim again as soon as they finish,
+    /// and a `NOTIFY` per step would serialize commits on its global lock).
     pub(crate) async fn write(
         &self,
         conn: &mut sqlx::PgConnection,
         run: &mut Run,
         events: Vec<(chrono::DateTime<chrono::Utc>, Event)>,
         work_items: Vec<work::NewWork>,
+        wake: bool,
     ) -> Result<(), EngineError> {
         let bodies = events
             .into_iter()
@@ -276,7 +279,11 @@ impl Engine {
         run.next_seq += bodies.len() as i64;
         run.updated_at = self.clock.now();
         runs::save(conn, &run.to_row()?).await?;
-        work::enqueue(conn, &run.tenant, run.id, &work_items, self.clock.now()).await?;
+        let now = self.clock.now();
+        work::enqueue(conn, &run.tenant, run.id, &work_items, now).await?;
+        if wake && work_items.iter().any(|w| w.available_at <= now) {
+            work::notify(conn).await?;
+        }
         Ok(())
     }
 

@@ -65,7 +65,8 @@ impl Engine {
             name: name.to_owned(),
         });
         let events = t.events;
-        self.write(&mut tx, &mut run, events, Vec::new()).await?;
+        self.write(&mut tx, &mut run, events, Vec::new(), true)
+            .await?;
         // Wake the run's wait, whichever step it is at; it checks the signal's name itself.
         work::wake(&mut tx, run_id, WAIT, now).await?;
         tx.commit().await?;
@@ -149,7 +150,8 @@ impl Engine {
             OperatorAction::Cancel => t.emit(Event::RunCancelled),
         }
         let (events, work_items) = (t.events, t.work);
-        self.write(&mut tx, &mut run, events, work_items).await?;
+        self.write(&mut tx, &mut run, events, work_items, true)
+            .await?;
         tx.commit().await?;
         Ok(run.core.status)
     }

@@ -106,7 +106,7 @@ impl Engine {
                 })
                 .ok_or_else(|| EngineError::NotFound(format!("run with key `{key}`")));
         }
-        self.write(&mut tx, &mut run, events, work).await?;
+        self.write(&mut tx, &mut run, events, work, true).await?;
         tx.commit().await?;
         Ok(Started {
             run_id: run.id,

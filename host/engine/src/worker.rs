@@ -240,7 +240,8 @@ impl Engine {
                 }
             }
             let (events, work_items) = (t.events, t.work);
-            self.write(&mut tx, &mut run, events, work_items).await?;
+            self.write(&mut tx, &mut run, events, work_items, false)
+                .await?;
             tx.commit().await?;
             return Ok(());
         }
@@ -305,7 +306,8 @@ impl Engine {
         }
         let (events, work_items) = (t.events, t.work);
         PgAudit::insert(&mut tx, &calls).await?;
-        self.write(&mut tx, &mut run, events, work_items).await?;
+        self.write(&mut tx, &mut run, events, work_items, false)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

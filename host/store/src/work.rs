@@ -49,7 +49,8 @@ pub struct WorkItem {
     pub previous_owner: Option<String>,
 }
 
-/// Schedules `items` for a run; wakes idle workers (at commit) when one is due already.
+/// Schedules `items` for a run. Does not wake workers: a `NOTIFY` takes a global lock at
+/// commit and would serialize every step's commit; callers outside the workers call [`notify`].
 pub async fn enqueue(
     conn: &mut PgConnection,
     tenant: &str,
@@ -82,9 +83,6 @@ pub async fn enqueue(
     .bind(&deadlines)
     .execute(&mut *conn)
     .await?;
-    if items.iter().any(|i| i.available_at <= now) {
-        notify(conn).await?;
-    }
     Ok(())
 }
 
