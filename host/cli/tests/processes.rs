@@ -24,16 +24,19 @@ steps:
     call: ledger.create
     input:
       data: ${input.order}
+    timeout: 5s
   - id: invoice
     call: ledger.create
     input:
       data: ${steps.reserve.output.id}
       fail_times: 1
     retry: { max_attempts: 10, initial: 100ms, multiplier: 2, max: 1s }
+    timeout: 5s
   - id: ship
     call: ledger.create
     input:
       data: ${steps.invoice.output.id}
+    timeout: 5s
   - id: notify
     call: echo.echo
     input:
