@@ -1,6 +1,7 @@
 //! `weft`: the Weft host and its operator commands.
 
 mod plugin_cmd;
+mod sample;
 mod serve;
 
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ struct Cli {
 enum Command {
     /// Run workers against the database (DATABASE_URL) until SIGTERM or Ctrl-C.
     Serve(serve::ServeArgs),
+    /// A first look at the engine: a sample workflow run end to end, with its history.
+    Sample(sample::SampleArgs),
     /// Work with a plugin file directly: describe it, or run one operation in the sandbox.
     Plugin {
         #[command(subcommand)]
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Plugin { command } => plugin_cmd::run(command).await,
             Command::Serve(args) => serve::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Sample(args) => sample::run(args).await.map(|()| ExitCode::SUCCESS),
         }
     });
     match result {

@@ -1,12 +1,13 @@
-//! `cargo xtask dev`: the first look. Builds the plugins and the `weft` binary, then runs sample
-//! attempts through the sandbox and reports what happened. (It grows into the full local
-//! deployment — Postgres, simulators, a quote-to-cash run — with the engine and the connectors.)
+//! `cargo xtask dev`: the first look. Builds the plugins and the `weft` binary, runs sample
+//! attempts through the sandbox, then a sample workflow through the engine on a private
+//! PostgreSQL (or `DATABASE_URL`), and reports what happened. (It grows into the full local
+//! deployment — simulators, connectors, a quote-to-cash run — with those issues.)
 
 use std::process::Command;
 
 use anyhow::Context;
 
-use crate::{cmd, plugins};
+use crate::{cmd, plugins, postgres};
 
 pub fn run() -> anyhow::Result<()> {
     let plugin_dir = plugins::build()?;
@@ -78,7 +79,20 @@ pub fn run() -> anyhow::Result<()> {
     println!(
         "\nTry your own: target/debug/weft plugin invoke <file.wasm> <operation> --input '<json>'"
     );
-    Ok(())
+
+    println!("\nThe engine: a workflow that waits for a signal and a timer");
+    let cluster = postgres::start_private(postgres::Durability::Fast)?;
+    let mut sample = Command::new(&weft);
+    sample
+        .arg("sample")
+        .arg("--echo")
+        .arg(&echo)
+        .arg("--cache-dir")
+        .arg(&cache);
+    if let Some(c) = &cluster {
+        sample.env("DATABASE_URL", &c.url);
+    }
+    cmd::run_checked(&mut sample)
 }
 
 /// Runs `weft` and parses its JSON, whatever its exit code (a failed attempt exits 1).
