@@ -1,5 +1,6 @@
 //! `weft`: the Weft host and its operator commands.
 
+mod host;
 mod plugin_cmd;
 mod sample;
 mod serve;

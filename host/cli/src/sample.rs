@@ -3,14 +3,11 @@
 //! to the end by an in-process worker, and their histories.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use weft_engine::{Clock, Engine, EngineConfig, Event, SystemClock};
-use weft_runtime::{Runtime, RuntimeConfig, Services, TracingAudit};
-use weft_store::PgXref;
+use weft_engine::{EngineConfig, Event};
 
 const TENANT: &str = "demo";
 const DEFINITION: &str = r#"
@@ -48,18 +45,7 @@ pub async fn run(args: SampleArgs) -> anyhow::Result<()> {
     let pool = weft_store::connect(&args.database_url, 10)
         .await
         .context("database")?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let now = clock.clone();
-    let services = Services {
-        audit: Arc::new(TracingAudit),
-        xref: Arc::new(PgXref::new(pool.clone(), Arc::new(move || now.now()))),
-    };
-    let config = RuntimeConfig {
-        cache_dir: args.cache_dir,
-        ..RuntimeConfig::default()
-    };
-    let runtime = Arc::new(Runtime::new(config, services)?);
-    let engine = Arc::new(Engine::new(pool, runtime, clock, EngineConfig::default()));
+    let engine = crate::host::engine(pool, args.cache_dir, EngineConfig::default())?;
 
     engine.create_tenant(TENANT, "Demo distributor").await?;
     let echo = std::fs::read(&args.echo).with_context(|| args.echo.display().to_string())?;

@@ -1,14 +1,11 @@
 //! `weft serve`: workers against `DATABASE_URL`. Many processes on one database share the work;
 //! SIGTERM or Ctrl-C stops claiming, finishes what is held, and exits.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use weft_engine::{Clock, Engine, EngineConfig, SystemClock};
-use weft_runtime::{Runtime, RuntimeConfig, Services, TracingAudit};
-use weft_store::PgXref;
+use weft_engine::EngineConfig;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -39,18 +36,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let pool = weft_store::connect(&args.database_url, args.connections)
         .await
         .context("cannot reach or migrate the database")?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let now = clock.clone();
-    let services = Services {
-        audit: Arc::new(TracingAudit),
-        xref: Arc::new(PgXref::new(pool.clone(), Arc::new(move || now.now()))),
-    };
-    let runtime_config = RuntimeConfig {
-        cache_dir: args.cache_dir,
-        max_concurrent_attempts: u32::try_from(args.concurrency.max(1)).unwrap_or(u32::MAX),
-        ..RuntimeConfig::default()
-    };
-    let runtime = Arc::new(Runtime::new(runtime_config, services)?);
     let config = EngineConfig {
         concurrency: args.concurrency.max(1),
         lease: Duration::from_millis(args.lease_ms),
@@ -59,7 +44,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ..EngineConfig::default()
     };
     let owner = config.owner.clone();
-    let engine = Arc::new(Engine::new(pool, runtime, clock, config));
+    let engine = crate::host::engine(pool, args.cache_dir, config)?;
     tracing::info!(%owner, "serving");
     engine.serve(shutdown_signal()).await?;
     tracing::info!(%owner, "stopped");

@@ -1,0 +1,30 @@
+//! Wiring a host: the runtime with Postgres-backed xref, the engine on the system clock.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use weft_engine::{Clock, Engine, EngineConfig, SystemClock};
+use weft_runtime::{Runtime, RuntimeConfig, Services, TracingAudit};
+use weft_store::{PgPool, PgXref};
+
+/// An engine on `pool`. Outbound calls are persisted by the engine with each step; the runtime's
+/// own audit sink only traces them.
+pub fn engine(
+    pool: PgPool,
+    cache_dir: Option<PathBuf>,
+    config: EngineConfig,
+) -> anyhow::Result<Arc<Engine>> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let now = clock.clone();
+    let services = Services {
+        audit: Arc::new(TracingAudit),
+        xref: Arc::new(PgXref::new(pool.clone(), Arc::new(move || now.now()))),
+    };
+    let runtime_config = RuntimeConfig {
+        cache_dir,
+        max_concurrent_attempts: u32::try_from(config.concurrency.max(1)).unwrap_or(u32::MAX),
+        ..RuntimeConfig::default()
+    };
+    let runtime = Arc::new(Runtime::new(runtime_config, services)?);
+    Ok(Arc::new(Engine::new(pool, runtime, clock, config)))
+}
