@@ -15,6 +15,7 @@ use weft_store::{definitions, history, plugins, runs, settings, tenants, work};
 use crate::clock::Clock;
 use crate::error::EngineError;
 use crate::events::Event;
+use crate::grants::GrantsCache;
 use crate::state::{Run, RunCore};
 
 /// How an engine runs.
@@ -32,6 +33,9 @@ pub struct EngineConfig {
     pub poll: Duration,
     /// Base limits for attempts (tenant and step overrides apply on top).
     pub limits: Limits,
+    /// How long a tenant's plugin settings and secrets are cached; changes made through another
+    /// host apply within this time.
+    pub settings_ttl: Duration,
 }
 
 impl Default for EngineConfig {
@@ -43,6 +47,7 @@ impl Default for EngineConfig {
             concurrency: 16,
             poll: Duration::from_secs(1),
             limits: Limits::default(),
+            settings_ttl: Duration::from_secs(2),
         }
     }
 }
@@ -54,6 +59,7 @@ pub struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: EngineConfig,
     definitions: Mutex<HashMap<(String, String, i32), Arc<Definition>>>,
+    pub(crate) grants: GrantsCache,
 }
 
 /// What applying a definition did.
@@ -112,6 +118,7 @@ impl Engine {
             clock,
             config,
             definitions: Mutex::new(HashMap::new()),
+            grants: GrantsCache::default(),
         }
     }
 
@@ -183,6 +190,7 @@ impl Engine {
         let mut conn = self.pool.acquire().await?;
         self.require_tenant(&mut conn, tenant).await?;
         settings::set_plugin_settings(&mut conn, tenant, plugin, s).await?;
+        self.grants.invalidate(tenant, Some(plugin));
         Ok(())
     }
 
@@ -196,6 +204,7 @@ impl Engine {
         let mut conn = self.pool.acquire().await?;
         self.require_tenant(&mut conn, tenant).await?;
         settings::set_secret(&mut conn, tenant, name, value, self.clock.now()).await?;
+        self.grants.invalidate(tenant, None);
         Ok(())
     }
 

@@ -11,6 +11,7 @@ mod decide;
 mod engine;
 mod error;
 mod events;
+mod grants;
 mod operator;
 mod serve;
 mod start;

@@ -2,13 +2,11 @@
 //! next work in one transaction fenced by the claim. A host that dies mid-step loses its lease;
 //! another host takes the item over and runs the attempt again with the same idempotency key.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use weft_definition::{Scope, StepKind, resolve};
-use weft_runtime::{AttemptReport, AttemptRequest, Outcome, SecretValue, StepContext};
+use weft_runtime::{AttemptReport, AttemptRequest, Outcome, StepContext};
 use weft_store::work::{self, WorkItem};
-use weft_store::{PgAudit, runs, settings, signals};
+use weft_store::{PgAudit, runs, signals};
 
 use crate::decide::{CALL, COMPENSATE, Failure, SLEEP, Transition, WAIT};
 use crate::engine::Engine;
@@ -127,17 +125,13 @@ impl Engine {
                 )));
             }
         };
-        let (grants, secrets) = {
-            let mut conn = self.pool.acquire().await?;
-            let s = settings::plugin_settings(&mut conn, &run.tenant, &plugin_name).await?;
-            let names = &plugin.manifest().capabilities.secrets;
-            let secrets = if names.is_empty() {
-                Default::default()
-            } else {
-                settings::secrets(&mut conn, &run.tenant, names).await?
-            };
-            (s, secrets)
-        };
+        let grants = self
+            .grants(
+                &run.tenant,
+                &plugin_name,
+                &plugin.manifest().capabilities.secrets,
+            )
+            .await?;
         let mut limits = self.config.limits.with(&grants.limits);
         if let Some(timeout) = call.timeout {
             limits.wall_time = timeout;
@@ -157,14 +151,9 @@ impl Engine {
             },
             operation,
             input: input.to_string(),
-            config: Arc::new(grants.config),
-            secrets: Arc::new(
-                secrets
-                    .into_iter()
-                    .map(|(k, v)| (k, SecretValue::new(v)))
-                    .collect(),
-            ),
-            egress: Arc::new(grants.egress),
+            config: grants.config.clone(),
+            secrets: grants.secrets.clone(),
+            egress: grants.egress.clone(),
             limits,
         };
         let started_at = self.clock.now();
