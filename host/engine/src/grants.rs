@@ -22,12 +22,15 @@ pub(crate) struct Grants {
     pub secrets: Arc<BTreeMap<String, SecretValue>>,
 }
 
+/// (tenant, plugin name).
 type Key = (String, String);
+/// When the grants were read, and the grants.
+type Entry = (DateTime<Utc>, Arc<Grants>);
 
 /// Cached grants by (tenant, plugin name).
 #[derive(Default)]
 pub(crate) struct GrantsCache {
-    entries: Mutex<HashMap<Key, (DateTime<Utc>, Arc<Grants>)>>,
+    entries: Mutex<HashMap<Key, Entry>>,
 }
 
 impl GrantsCache {
