@@ -122,6 +122,15 @@ pub async fn claim(
     .await?)
 }
 
+/// Lets the current transaction commit without waiting for its WAL flush (for claims and lease
+/// extensions, whose loss in a database crash is harmless).
+pub async fn relax_durability(conn: &mut PgConnection) -> Result<(), StoreError> {
+    sqlx::query("set local synchronous_commit = off")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Removes a finished item; `false` when this claim no longer holds it (lease lost).
 pub async fn complete(
     conn: &mut PgConnection,
