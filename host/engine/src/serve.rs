@@ -62,6 +62,9 @@ impl Engine {
         let mut tasks = tokio::task::JoinSet::new();
         tokio::pin!(shutdown);
         loop {
+            // Reap every finished task first, so one claim fetches work for all free slots
+            // instead of one claim per finished item.
+            while tasks.try_join_next().is_some() {}
             let free = self.config.concurrency.saturating_sub(tasks.len());
             let items = if free > 0 {
                 self.claim(free).await.unwrap_or_else(|e| {
