@@ -67,10 +67,18 @@ impl Engine {
             while tasks.try_join_next().is_some() {}
             let free = self.config.concurrency.saturating_sub(tasks.len());
             let items = if free > 0 {
-                self.claim(free).await.unwrap_or_else(|e| {
-                    tracing::warn!("claim failed: {e}");
-                    Vec::new()
-                })
+                match self.claim(free).await {
+                    Ok(items) => items,
+                    Err(e) => {
+                        // The database is unreachable or failing: back off instead of spinning
+                        // (the listener fails at once too while the connection is down).
+                        tracing::warn!("claim failed, retrying in {:?}: {e}", self.config.poll);
+                        tokio::select! {
+                            () = tokio::time::sleep(self.config.poll) => continue,
+                            () = &mut shutdown => break,
+                        }
+                    }
+                }
             } else {
                 Vec::new()
             };
