@@ -55,6 +55,8 @@ impl Default for EngineConfig {
 /// The durable engine.
 pub struct Engine {
     pub(crate) pool: PgPool,
+    /// Claims and lease extensions, which need no WAL flush (see [`weft_store::relaxed_pool`]).
+    pub(crate) relaxed: PgPool,
     pub(crate) runtime: Arc<Runtime>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: EngineConfig,
@@ -113,6 +115,7 @@ impl Engine {
         config: EngineConfig,
     ) -> Self {
         Self {
+            relaxed: weft_store::relaxed_pool(&pool, 2),
             pool,
             runtime,
             clock,
@@ -241,6 +244,8 @@ impl Engine {
         })
     }
 
+    /// A definition version, from the cache or read on `conn` (inside the caller's transaction,
+    /// so a worker holding one does not wait for a second connection).
     pub(crate) async fn definition(
         &self,
         conn: &mut sqlx::PgConnection,
@@ -248,13 +253,7 @@ impl Engine {
         name: &str,
         version: i32,
     ) -> Result<Arc<Definition>, EngineError> {
-        let key = (tenant.to_owned(), name.to_owned(), version);
-        if let Some(d) = self
-            .definitions
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&key).cloned())
-        {
+        if let Some(d) = self.cached_definition(tenant, name, version) {
             return Ok(d);
         }
         let row = definitions::get(conn, tenant, name, version).await?;
@@ -263,9 +262,31 @@ impl Engine {
                 .map_err(|e| weft_store::StoreError::Corrupt(e.to_string()))?,
         );
         if let Ok(mut m) = self.definitions.lock() {
-            m.insert(key, d.clone());
+            m.insert((tenant.to_owned(), name.to_owned(), version), d.clone());
         }
         Ok(d)
+    }
+
+    /// A definition version, from the cache or read on a pooled connection.
+    pub(crate) async fn definition_of(
+        &self,
+        tenant: &str,
+        name: &str,
+        version: i32,
+    ) -> Result<Arc<Definition>, EngineError> {
+        if let Some(d) = self.cached_definition(tenant, name, version) {
+            return Ok(d);
+        }
+        let mut conn = self.pool.acquire().await?;
+        self.definition(&mut conn, tenant, name, version).await
+    }
+
+    fn cached_definition(&self, tenant: &str, name: &str, version: i32) -> Option<Arc<Definition>> {
+        let key = (tenant.to_owned(), name.to_owned(), version);
+        self.definitions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
     }
 
     /// Appends events, saves the run and schedules work, inside `tx`. `wake` notifies idle
@@ -279,14 +300,9 @@ impl Engine {
         work_items: Vec<work::NewWork>,
         wake: bool,
     ) -> Result<(), EngineError> {
-        let bodies = events
-            .into_iter()
-            .map(|(at, e)| serde_json::to_value(e).map(|v| (at, v)))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
-        history::append(conn, &run.tenant, run.id, run.next_seq, &bodies).await?;
-        run.next_seq += bodies.len() as i64;
-        run.updated_at = self.clock.now();
+        let first_seq = run.next_seq;
+        let bodies = self.record(run, events)?;
+        history::append(conn, &run.tenant, run.id, first_seq, &bodies).await?;
         runs::save(conn, &run.to_row()?).await?;
         let now = self.clock.now();
         work::enqueue(conn, &run.tenant, run.id, &work_items, now).await?;
@@ -294,6 +310,23 @@ impl Engine {
             work::notify(conn).await?;
         }
         Ok(())
+    }
+
+    /// Serializes `events` for the history and counts them into `run` (its next sequence number
+    /// and last change), ready to be saved with them.
+    pub(crate) fn record(
+        &self,
+        run: &mut Run,
+        events: Vec<(chrono::DateTime<chrono::Utc>, Event)>,
+    ) -> Result<Vec<(chrono::DateTime<chrono::Utc>, serde_json::Value)>, EngineError> {
+        let bodies = events
+            .into_iter()
+            .map(|(at, e)| serde_json::to_value(e).map(|v| (at, v)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+        run.next_seq += bodies.len() as i64;
+        run.updated_at = self.clock.now();
+        Ok(bodies)
     }
 
     /// A run of the tenant.

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use weft_store::work::{self, WorkItem};
+use weft_store::work::{self, Claimed};
 
 use crate::decide::to_chrono;
 use crate::engine::Engine;
@@ -33,19 +33,16 @@ impl Engine {
     /// claim lost in a database crash only leaves its items unclaimed (they are claimed again,
     /// and the fencing counter refuses this worker's late commit), while waiting for the flush
     /// would add a second durable commit to every step.
-    pub(crate) async fn claim(&self, limit: usize) -> Result<Vec<WorkItem>, EngineError> {
-        let mut tx = self.pool.begin().await?;
-        work::relax_durability(&mut tx).await?;
-        let items = work::claim(
-            &mut tx,
+    pub(crate) async fn claim(&self, limit: usize) -> Result<Vec<Claimed>, EngineError> {
+        let mut conn = self.relaxed.acquire().await?;
+        Ok(work::claim(
+            &mut conn,
             &self.config.owner,
             self.clock.now(),
             self.config.lease,
             i64::try_from(limit).unwrap_or(i64::MAX),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(items)
+        .await?)
     }
 
     /// Runs a worker until `shutdown` resolves: claims up to `concurrency` items at a time, wakes
@@ -84,12 +81,12 @@ impl Engine {
             };
             let claimed = items.len();
             for item in items {
+                let id = item.item.id;
                 if let Ok(mut h) = held.lock() {
-                    h.insert(item.id);
+                    h.insert(id);
                 }
                 let (engine, held) = (self.clone(), held.clone());
                 tasks.spawn(async move {
-                    let id = item.id;
                     if let Err(e) = engine.process(item).await {
                         tracing::warn!(
                             item = id,
@@ -150,7 +147,7 @@ async fn heartbeat(engine: Arc<Engine>, held: Arc<Mutex<HashSet<i64>>>) {
             continue;
         }
         let until = engine.clock.now() + to_chrono(engine.config.lease);
-        if let Ok(mut conn) = engine.pool.acquire().await
+        if let Ok(mut conn) = engine.relaxed.acquire().await
             && let Err(e) = work::extend(&mut conn, &engine.config.owner, &ids, until).await
         {
             tracing::warn!("lease heartbeat failed: {e}");

@@ -1,11 +1,16 @@
 //! Workers: claim due work with a lease, execute it, and commit the result, its history and the
 //! next work in one transaction fenced by the claim. A host that dies mid-step loses its lease;
 //! another host takes the item over and runs the attempt again with the same idempotency key.
+//!
+//! An attempt commits in one statement against the run as it was claimed; if something else
+//! changed the run meanwhile (a signal, an operator), it commits again under the run's lock with
+//! the run's current state. Waits always decide under the lock (they consume signals).
 
 use chrono::{DateTime, Utc};
-use weft_definition::{Scope, StepKind, resolve};
-use weft_runtime::{AttemptReport, AttemptRequest, Outcome, StepContext};
-use weft_store::work::{self, WorkItem};
+use weft_definition::{Definition, Scope, StepKind, resolve};
+use weft_runtime::{AttemptReport, AttemptRequest, AuditRecord, Outcome, StepContext};
+use weft_store::step_commit::{self, Committed, StepCommit};
+use weft_store::work::{self, Claimed, WorkItem};
 use weft_store::{PgAudit, runs, signals};
 
 use crate::decide::{CALL, COMPENSATE, Failure, SLEEP, Transition, WAIT};
@@ -32,30 +37,48 @@ enum Result_ {
     Timer,
 }
 
+impl Result_ {
+    /// The outbound calls the attempt made.
+    fn calls(&self) -> &[AuditRecord] {
+        match self {
+            Self::Attempt { report, .. } => &report.calls,
+            _ => &[],
+        }
+    }
+}
+
 impl Engine {
     /// Executes one claimed item and commits what it led to.
-    pub(crate) async fn process(&self, item: WorkItem) -> Result<(), EngineError> {
-        let run = {
-            let mut conn = self.pool.acquire().await?;
-            Run::from_row(runs::get(&mut conn, &item.tenant_id, item.run_id).await?)?
-        };
-        let result = if run.core.status.is_final() {
-            Result_::Timer
-        } else {
-            self.execute(&item, &run).await?
-        };
-        self.commit(&item, result).await
+    pub(crate) async fn process(&self, claimed: Claimed) -> Result<(), EngineError> {
+        let Claimed { item, run } = claimed;
+        let run = Run::from_row(run)?;
+        if item.kind == WAIT || run.core.status.is_final() {
+            return self.commit_locked(&item, &Result_::Timer, &[]).await;
+        }
+        let def = self
+            .definition_of(&run.tenant, &run.definition, run.version)
+            .await?;
+        let result = self.execute(&item, &run, &def).await?;
+        match self.commit_claimed(&item, run, &def, &result).await? {
+            Committed::Done => Ok(()),
+            Committed::LeaseLost => {
+                lease_lost(&item);
+                Ok(())
+            }
+            // The audit went with the first commit.
+            Committed::RunChanged => self.commit_locked(&item, &result, &[]).await,
+        }
     }
 
-    async fn execute(&self, item: &WorkItem, run: &Run) -> Result<Result_, EngineError> {
+    async fn execute(
+        &self,
+        item: &WorkItem,
+        run: &Run,
+        def: &Definition,
+    ) -> Result<Result_, EngineError> {
         if item.kind != CALL && item.kind != COMPENSATE {
             return Ok(Result_::Timer);
         }
-        let def = {
-            let mut conn = self.pool.acquire().await?;
-            self.definition(&mut conn, &run.tenant, &run.definition, run.version)
-                .await?
-        };
         let Some(StepKind::Call(call)) = def
             .steps
             .iter()
@@ -164,11 +187,49 @@ impl Engine {
         })
     }
 
-    /// The one transaction that records an item's result: fenced by the claim, so a host whose
-    /// lease ran out cannot commit over the host that took the item over.
-    async fn commit(&self, item: &WorkItem, result: Result_) -> Result<(), EngineError> {
+    /// Commits the attempt against the run as it was claimed, in one statement.
+    async fn commit_claimed(
+        &self,
+        item: &WorkItem,
+        mut run: Run,
+        def: &Definition,
+        result: &Result_,
+    ) -> Result<Committed, EngineError> {
+        let now = self.clock.now();
+        let expected_seq = run.next_seq;
+        let mut t = Transition::new(def, &mut run, now);
+        apply(&mut t, item, result);
+        let (events, work_items) = (t.events, t.work);
+        let events = self.record(&mut run, events)?;
+        let row = run.to_row()?;
+        let mut conn = self.pool.acquire().await?;
+        let commit = StepCommit {
+            item,
+            owner: &self.config.owner,
+            expected_seq,
+            run: &row,
+            events: &events,
+            work: &work_items,
+            audit: result.calls(),
+            now,
+        };
+        Ok(step_commit::commit(&mut conn, &commit).await?)
+    }
+
+    /// Commits an item's result under the run's lock, with the run's current state: for waits
+    /// (which consume signals), for items of runs that ended, and for attempts whose run changed
+    /// since the claim. Fenced by the claim, so a host whose lease ran out cannot commit over the
+    /// host that took the item over.
+    async fn commit_locked(
+        &self,
+        item: &WorkItem,
+        result: &Result_,
+        audit: &[AuditRecord],
+    ) -> Result<(), EngineError> {
         let mut tx = self.pool.begin().await?;
         let mut run = Run::from_row(runs::lock(&mut tx, item.run_id).await?)?;
+        // The calls happened whether or not this attempt's result counts.
+        PgAudit::insert(&mut tx, audit).await?;
         let owner = &self.config.owner;
         let now = self.clock.now();
         if run.core.status.is_final() {
@@ -194,10 +255,9 @@ impl Engine {
             let expired = item.deadline.is_some_and(|d| d <= now);
             if payload.is_none() && !expired {
                 let until = item.deadline.unwrap_or(now + FOREVER);
-                if !work::release(&mut tx, item, owner, until).await? {
-                    return Ok(());
+                if work::release(&mut tx, item, owner, until).await? {
+                    tx.commit().await?;
                 }
-                tx.commit().await?;
                 return Ok(());
             }
             if !work::complete(&mut tx, item, owner).await? {
@@ -235,70 +295,76 @@ impl Engine {
             return Ok(());
         }
         if !work::complete(&mut tx, item, owner).await? {
-            // Lease lost: another host owns this item now. Its attempt is the one that counts;
-            // the idempotency key made ours harmless.
-            tracing::warn!(item = item.id, run = %item.run_id, step = %item.step_id, "lease lost; result dropped");
+            lease_lost(item);
+            tx.commit().await?;
             return Ok(());
         }
-        let mut calls = Vec::new();
         let mut t = Transition::new(&def, &mut run, now);
-        note_lease_loss(&mut t, item);
-        let compensating = item.kind == COMPENSATE;
-        match result {
-            Result_::Timer if item.kind == SLEEP => {
-                t.emit(Event::TimerFired {
-                    step: item.step_id.clone(),
-                });
-                t.step_succeeded(&item.step_id, item.attempt, serde_json::Value::Null);
-            }
-            Result_::Timer => {}
-            Result_::Unavailable(f) => t.park(&item.step_id, f),
-            Result_::NotAttempted(f) if compensating => {
-                t.compensation_failed(&item.step_id, item.attempt, f)
-            }
-            Result_::NotAttempted(f) => t.step_failed(&item.step_id, item.attempt, f),
-            Result_::Attempt { report, started_at } => {
-                t.emit(Event::AttemptStarted {
-                    step: item.step_id.clone(),
-                    attempt: item.attempt,
-                    started_at,
-                });
-                calls = report.calls;
-                match report.outcome {
-                    Outcome::Ok { output } => {
-                        let value =
-                            serde_json::from_str(&output).unwrap_or(serde_json::Value::Null);
-                        if compensating {
-                            t.compensation_succeeded(&item.step_id, item.attempt);
-                        } else {
-                            t.step_succeeded(&item.step_id, item.attempt, value);
-                        }
-                    }
-                    other => {
-                        let retry_after = match &other {
-                            Outcome::PluginRetryable { retry_after, .. } => *retry_after,
-                            _ => None,
-                        };
-                        let f = Failure {
-                            class: other.class().as_str().to_owned(),
-                            message: other.describe(),
-                            retry_after,
-                        };
-                        if compensating {
-                            t.compensation_failed(&item.step_id, item.attempt, f);
-                        } else {
-                            t.step_failed(&item.step_id, item.attempt, f);
-                        }
-                    }
-                }
-            }
-        }
+        apply(&mut t, item, result);
         let (events, work_items) = (t.events, t.work);
-        PgAudit::insert(&mut tx, &calls).await?;
         self.write(&mut tx, &mut run, events, work_items, false)
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Another host owns the item now. Its attempt is the one that counts; the idempotency key made
+/// ours harmless.
+fn lease_lost(item: &WorkItem) {
+    tracing::warn!(item = item.id, run = %item.run_id, step = %item.step_id, "lease lost; result dropped");
+}
+
+/// Folds an executed item's result into the run's transition.
+fn apply(t: &mut Transition<'_>, item: &WorkItem, result: &Result_) {
+    note_lease_loss(t, item);
+    let compensating = item.kind == COMPENSATE;
+    match result {
+        Result_::Timer if item.kind == SLEEP => {
+            t.emit(Event::TimerFired {
+                step: item.step_id.clone(),
+            });
+            t.step_succeeded(&item.step_id, item.attempt, serde_json::Value::Null);
+        }
+        Result_::Timer => {}
+        Result_::Unavailable(f) => t.park(&item.step_id, f.clone()),
+        Result_::NotAttempted(f) if compensating => {
+            t.compensation_failed(&item.step_id, item.attempt, f.clone())
+        }
+        Result_::NotAttempted(f) => t.step_failed(&item.step_id, item.attempt, f.clone()),
+        Result_::Attempt { report, started_at } => {
+            t.emit(Event::AttemptStarted {
+                step: item.step_id.clone(),
+                attempt: item.attempt,
+                started_at: *started_at,
+            });
+            match &report.outcome {
+                Outcome::Ok { output } => {
+                    if compensating {
+                        t.compensation_succeeded(&item.step_id, item.attempt);
+                    } else {
+                        let value = serde_json::from_str(output).unwrap_or(serde_json::Value::Null);
+                        t.step_succeeded(&item.step_id, item.attempt, value);
+                    }
+                }
+                other => {
+                    let retry_after = match other {
+                        Outcome::PluginRetryable { retry_after, .. } => *retry_after,
+                        _ => None,
+                    };
+                    let f = Failure {
+                        class: other.class().as_str().to_owned(),
+                        message: other.describe(),
+                        retry_after,
+                    };
+                    if compensating {
+                        t.compensation_failed(&item.step_id, item.attempt, f);
+                    } else {
+                        t.step_failed(&item.step_id, item.attempt, f);
+                    }
+                }
+            }
+        }
     }
 }
 

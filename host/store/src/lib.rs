@@ -10,6 +10,7 @@ pub mod plugins;
 pub mod runs;
 pub mod settings;
 pub mod signals;
+pub mod step_commit;
 pub mod tenants;
 pub mod work;
 mod xref;
@@ -39,4 +40,18 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreErr
         .await
         .map_err(|e| StoreError::Migration(e.to_string()))?;
     Ok(pool)
+}
+
+/// A small pool beside `pool` whose commits do not wait for the WAL flush, for claims and lease
+/// extensions: losing one in a database crash only leaves items unclaimed or a lease shorter
+/// (they are claimed again, and the fencing counter refuses the old claim's commit), while a
+/// durable claim would add a second flush to every step.
+pub fn relaxed_pool(pool: &PgPool, max_connections: u32) -> PgPool {
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("synchronous_commit", "off")]);
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_lazy_with(options)
 }

@@ -6,9 +6,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, Row};
 use uuid::Uuid;
 
+use crate::runs::RunRow;
 use crate::{StoreError, WORK_CHANNEL};
 
 /// Work to schedule.
@@ -95,24 +97,63 @@ pub async fn notify(conn: &mut PgConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Claims up to `limit` due items for `owner`, leased until `now + lease`.
+/// A claimed item with its run as it stood when claimed (the run is read in the claim's
+/// statement, so executing the item needs no second read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    /// The item.
+    pub item: WorkItem,
+    /// Its run.
+    pub run: RunRow,
+}
+
+impl<'r> FromRow<'r, PgRow> for Claimed {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let item = WorkItem::from_row(row)?;
+        let run = RunRow {
+            id: item.run_id,
+            tenant_id: item.tenant_id.clone(),
+            definition: row.try_get("definition")?,
+            definition_version: row.try_get("definition_version")?,
+            business_key: row.try_get("business_key")?,
+            status: row.try_get("status")?,
+            input: row.try_get("input")?,
+            plugins: row.try_get("plugins")?,
+            outputs: row.try_get("outputs")?,
+            completed: row.try_get("completed")?,
+            compensated: row.try_get("compensated")?,
+            reason: row.try_get("reason")?,
+            next_seq: row.try_get("next_seq")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        };
+        Ok(Self { item, run })
+    }
+}
+
+/// Claims up to `limit` due items for `owner`, leased until `now + lease`, each with its run.
 pub async fn claim(
     conn: &mut PgConnection,
     owner: &str,
     now: DateTime<Utc>,
     lease: Duration,
     limit: i64,
-) -> Result<Vec<WorkItem>, StoreError> {
+) -> Result<Vec<Claimed>, StoreError> {
     let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
     Ok(sqlx::query_as(
         "with next as (
              select id, lease_owner from work_items where available_at <= $1
              order by available_at limit $4 for update skip locked
+         ), claimed as (
+             update work_items w set lease_owner = $2, available_at = $3, claims = w.claims + 1
+             from next where w.id = next.id
+             returning w.id, w.tenant_id, w.run_id, w.kind, w.step_id, w.attempt, w.deadline,
+                       w.claims, next.lease_owner as previous_owner
          )
-         update work_items w set lease_owner = $2, available_at = $3, claims = w.claims + 1
-         from next where w.id = next.id
-         returning w.id, w.tenant_id, w.run_id, w.kind, w.step_id, w.attempt, w.deadline, w.claims,
-                   next.lease_owner as previous_owner",
+         select c.*, r.definition, r.definition_version, r.business_key, r.status, r.input,
+                r.plugins, r.outputs, r.completed, r.compensated, r.reason, r.next_seq,
+                r.created_at, r.updated_at
+         from claimed c join runs r on r.id = c.run_id",
     )
     .bind(now)
     .bind(owner)
@@ -120,15 +161,6 @@ pub async fn claim(
     .bind(limit)
     .fetch_all(conn)
     .await?)
-}
-
-/// Lets the current transaction commit without waiting for its WAL flush (for claims and lease
-/// extensions, whose loss in a database crash is harmless).
-pub async fn relax_durability(conn: &mut PgConnection) -> Result<(), StoreError> {
-    sqlx::query("set local synchronous_commit = off")
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// Removes a finished item; `false` when this claim no longer holds it (lease lost).

@@ -1,9 +1,10 @@
 //! A ledger HTTP server standing in for a system of record: it creates at most one record per
 //! idempotency key, can be told to fail the first calls for a key (503), and records
-//! cancellations. Tests read its records to check that nothing was created twice or lost.
+//! cancellations. Tests read its records to check that nothing was created twice or lost, and
+//! can hold creation requests to make something happen while a step is in flight.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// A record in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,13 +25,23 @@ struct State {
     failures: HashMap<String, u32>,
     /// Creation requests, including repeats for an existing key.
     creates: u64,
+    /// While true, creation requests wait.
+    held: bool,
+    /// Creation requests waiting now.
+    waiting: usize,
+}
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    released: Condvar,
 }
 
 /// The server.
 pub struct LedgerServer {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
-    state: Arc<Mutex<State>>,
+    shared: Arc<Shared>,
 }
 
 impl LedgerServer {
@@ -38,32 +49,54 @@ impl LedgerServer {
     pub fn start() -> Self {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let port = server.server_addr().to_ip().unwrap().port();
-        let state: Arc<Mutex<State>> = Arc::default();
-        let shared = state.clone();
+        let shared: Arc<Shared> = Arc::default();
+        let served = shared.clone();
         std::thread::spawn(move || {
             for request in server.incoming_requests() {
-                let state = shared.clone();
-                std::thread::spawn(move || serve(request, &state));
+                let shared = served.clone();
+                std::thread::spawn(move || serve(request, &shared));
             }
         });
         Self {
             base: format!("http://127.0.0.1:{port}"),
-            state,
+            shared,
         }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.shared.state.lock().unwrap()
     }
 
     /// Records so far.
     pub fn records(&self) -> Vec<LedgerRecord> {
-        self.state.lock().unwrap().records.clone()
+        self.state().records.clone()
     }
 
     /// Creation requests received (repeats included).
     pub fn creates(&self) -> u64 {
-        self.state.lock().unwrap().creates
+        self.state().creates
+    }
+
+    /// Makes creation requests wait until [`LedgerServer::release`].
+    pub fn hold(&self) {
+        self.state().held = true;
+    }
+
+    /// Lets held and later creation requests through.
+    pub fn release(&self) {
+        self.state().held = false;
+        self.shared.released.notify_all();
+    }
+
+    /// Waits (polling, without blocking the async runtime) until `n` creation requests are held.
+    pub async fn until_held(&self, n: usize) {
+        while self.state().waiting < n {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 }
 
-fn serve(mut request: tiny_http::Request, state: &Mutex<State>) {
+fn serve(mut request: tiny_http::Request, shared: &Shared) {
     let mut body = String::new();
     let _ = request.as_reader().read_to_string(&mut body);
     let url = request.url().to_owned();
@@ -82,7 +115,12 @@ fn serve(mut request: tiny_http::Request, state: &Mutex<State>) {
         .map(|h| h.value.to_string())
         .unwrap_or_default();
     let (status, reply) = {
-        let mut s = state.lock().unwrap();
+        let mut s = shared.state.lock().unwrap();
+        if path == "/records" && s.held {
+            s.waiting += 1;
+            s = shared.released.wait_while(s, |s| s.held).unwrap();
+            s.waiting -= 1;
+        }
         if path == "/records" {
             s.creates += 1;
             let fail_times: u32 = param("fail_times").parse().unwrap_or(0);

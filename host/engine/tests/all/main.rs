@@ -5,6 +5,7 @@
 mod definitions;
 mod flows;
 mod operators;
+mod races;
 mod stores;
 mod waits;
 

@@ -1,0 +1,112 @@
+//! What happens while a step is in flight: a signal changes the run, or the step's lease runs out
+//! and another worker takes it over. Either way the step completes once and history stays whole.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use weft_engine::{EngineConfig, Event, RunStatus};
+use weft_test_support::TENANT;
+
+use crate::{events, setup, start, status};
+
+const ORDER_THEN_WAIT: &str = r#"
+name: order-then-wait
+key: ${input.order}
+steps:
+  - id: order
+    call: ledger.create
+    input: { data: "order" }
+  - id: shipped
+    wait: { signal: shipped, timeout: 1h }
+"#;
+
+fn completions(events: &[Event], step: &str) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::StepCompleted { step: s, .. } if s == step))
+        .count()
+}
+
+#[sqlx::test(migrator = "weft_store::MIGRATOR")]
+async fn a_signal_arriving_while_a_step_runs_is_kept_and_the_step_completes_once(
+    pool: sqlx::PgPool,
+) {
+    let (engine, _, ledger) = setup(pool).await;
+    let engine = Arc::new(engine);
+    let run = start(&engine, ORDER_THEN_WAIT, json!({"order": "SO1"})).await;
+    ledger.hold();
+    let worker = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run_until_idle().await }
+    });
+    // The step is in flight (claimed, its plugin waiting on the ledger) when the signal lands.
+    ledger.until_held(1).await;
+    engine
+        .signal(TENANT, run, "shipped", json!({"tracking": "T1"}))
+        .await
+        .unwrap();
+    ledger.release();
+    worker.await.unwrap().unwrap();
+    engine.run_until_idle().await.unwrap();
+
+    assert_eq!(status(&engine, run).await, RunStatus::Completed);
+    let history = engine.history(TENANT, run).await.unwrap();
+    assert_eq!(completions(&history, "order"), 1);
+    assert_eq!(
+        engine.run(TENANT, run).await.unwrap().core.outputs["shipped"],
+        json!({"tracking": "T1"}),
+        "the wait took the signal that came while the step before it ran"
+    );
+    assert_eq!(ledger.records().len(), 1);
+}
+
+#[sqlx::test(migrator = "weft_store::MIGRATOR")]
+async fn a_worker_whose_lease_ran_out_cannot_commit_over_the_worker_that_took_over(
+    pool: sqlx::PgPool,
+) {
+    let (engine, clock, ledger) = setup(pool).await;
+    let engine = Arc::new(engine);
+    let other = Arc::new(weft_test_support::engine(
+        engine.pool().clone(),
+        clock.clone(),
+        EngineConfig::default(),
+    ));
+    let run = start(&engine, ORDER_THEN_WAIT, json!({"order": "SO2"})).await;
+    ledger.hold();
+    let stalled = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run_until_idle().await }
+    });
+    ledger.until_held(1).await;
+    // The first worker stalls past its lease; the second takes the item over.
+    clock.advance(EngineConfig::default().lease + Duration::from_secs(1));
+    let takeover = tokio::spawn({
+        let other = other.clone();
+        async move { other.run_until_idle().await }
+    });
+    ledger.until_held(2).await;
+    ledger.release();
+    stalled.await.unwrap().unwrap();
+    takeover.await.unwrap().unwrap();
+
+    assert_eq!(status(&engine, run).await, RunStatus::Waiting);
+    let history = engine.history(TENANT, run).await.unwrap();
+    assert_eq!(completions(&history, "order"), 1, "{history:#?}");
+    assert_eq!(
+        events(&engine, run, |e| matches!(e, Event::LeaseExpired { .. }))
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(ledger.records().len(), 1, "the idempotency key held");
+    assert_eq!(ledger.creates(), 2, "both attempts reached the ledger");
+    let (audited,): (i64,) = sqlx::query_as(
+        "select count(*) from outbound_calls where run_id = $1 and step_id = 'order'",
+    )
+    .bind(run.to_string())
+    .fetch_one(engine.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited, 2, "the dropped attempt's call is audited too");
+}
