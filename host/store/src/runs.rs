@@ -136,7 +136,7 @@ pub async fn list(
         "select ",
         run_columns!(),
         " from runs where tenant_id = $1 and ($2::text is null or status = $2)
-         order by updated_at desc limit $3"
+         order by created_at desc limit $3"
     ))
     .bind(tenant)
     .bind(status)
