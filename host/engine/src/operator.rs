@@ -10,6 +10,7 @@ use crate::decide::{Transition, WAIT};
 use crate::engine::{Engine, plugin_names};
 use crate::error::EngineError;
 use crate::events::Event;
+use crate::start::storable;
 use crate::state::{Phase, Run, RunStatus};
 
 /// An operator's action on a run.
@@ -46,6 +47,8 @@ impl Engine {
         name: &str,
         payload: serde_json::Value,
     ) -> Result<(), EngineError> {
+        storable("the signal's name", &serde_json::Value::from(name))?;
+        storable("the signal's payload", &payload)?;
         let mut tx = self.pool.begin().await?;
         runs::get(&mut tx, tenant, run_id).await?;
         let mut run = Run::from_row(runs::lock(&mut tx, run_id).await?)?;
@@ -82,6 +85,8 @@ impl Engine {
         by: &str,
         why: &str,
     ) -> Result<RunStatus, EngineError> {
+        storable("who acted", &serde_json::Value::from(by))?;
+        storable("why", &serde_json::Value::from(why))?;
         let mut tx = self.pool.begin().await?;
         runs::get(&mut tx, tenant, run_id).await?;
         let mut run = Run::from_row(runs::lock(&mut tx, run_id).await?)?;

@@ -23,6 +23,10 @@ impl Engine {
         input: serde_json::Value,
         business_key: Option<&str>,
     ) -> Result<Started, EngineError> {
+        storable("the run's input", &input)?;
+        if let Some(key) = business_key {
+            storable("the business key", &serde_json::Value::from(key))?;
+        }
         let mut tx = self.pool.begin().await?;
         self.require_tenant(&mut tx, tenant).await?;
         let row = definitions::latest(&mut tx, tenant, definition).await?;
@@ -112,5 +116,16 @@ impl Engine {
             run_id: run.id,
             created: true,
         })
+    }
+}
+
+/// Refuses a caller's value PostgreSQL cannot store (U+0000), naming where it is.
+pub(crate) fn storable(what: &str, value: &serde_json::Value) -> Result<(), EngineError> {
+    match weft_runtime::unstorable_at(value) {
+        None => Ok(()),
+        Some(at) => Err(EngineError::InvalidRequest(format!(
+            "{what} holds the character U+0000 at `{}`, which cannot be stored; remove it",
+            at.replace('\0', "\\u0000")
+        ))),
     }
 }

@@ -21,6 +21,7 @@ mod runtime;
 mod serde_time;
 mod services;
 mod state;
+mod storable;
 mod verdict;
 
 pub use audit::{AuditOutcome, AuditRecord, AuditSink, MemoryAudit, TracingAudit};
@@ -31,5 +32,6 @@ pub use outcome::{AttemptReport, LogLevel, LogLine, Outcome, OutcomeClass};
 pub use plugin::{LoadError, LoadedPlugin};
 pub use runtime::{AttemptRequest, Runtime, RuntimeConfig, StartError, StepContext};
 pub use services::{MemoryXref, SecretValue, Services, XrefStore};
+pub use storable::unstorable_at;
 pub use weft_plugin_sdk::xref as xref_ref;
 pub use weft_plugin_sdk::{Capabilities, Manifest, OperationInfo};

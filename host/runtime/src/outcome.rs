@@ -230,9 +230,10 @@ pub struct AttemptReport {
     pub duration: Duration,
 }
 
-/// Cuts `text` to [`MAX_MESSAGE_BYTES`] on a character boundary.
+/// Cuts `text` to [`MAX_MESSAGE_BYTES`] on a character boundary, with U+0000 replaced (it cannot
+/// be stored).
 pub(crate) fn cap_message(text: String) -> String {
-    cut_text(text, MAX_MESSAGE_BYTES)
+    cut_text(crate::storable::storable_text(text), MAX_MESSAGE_BYTES)
 }
 
 /// Cuts `text` to `max` bytes on a character boundary, marking the cut.

@@ -109,6 +109,16 @@ pub(crate) fn check_manifest(
         },
     };
     manifest.validate().map_err(LoadError::BadManifest)?;
+    if let Some(at) = serde_json::to_value(&manifest)
+        .ok()
+        .as_ref()
+        .and_then(crate::unstorable_at)
+    {
+        return Err(LoadError::BadManifest(format!(
+            "the manifest holds the character U+0000 at `{}`, which cannot be stored",
+            at.replace('\0', "\\u0000")
+        )));
+    }
     let mut validators = HashMap::new();
     for op in &manifest.operations {
         let parse = |what: &str, text: &str| {

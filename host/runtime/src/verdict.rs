@@ -10,6 +10,7 @@ use crate::outcome::{Outcome, cap_message};
 use crate::plugin::LoadedPlugin;
 use crate::runtime::AttemptRequest;
 use crate::state::AttemptState;
+use crate::storable::{storable_text, unstorable_at};
 
 /// Schema violations listed in a bad-output message.
 const MAX_SCHEMA_ERRORS: usize = 3;
@@ -126,6 +127,18 @@ pub(crate) fn check_output(
             };
         }
     };
+    // In JSON text the character can only appear escaped; most outputs need no walk.
+    if output.contains("\\u0000")
+        && let Some(at) = unstorable_at(&value)
+    {
+        return Outcome::BadOutput {
+            message: format!(
+                "output holds the character U+0000 at `{}`, which cannot be stored; \
+                 remove it or encode the data (base64)",
+                storable_text(at)
+            ),
+        };
+    }
     if let Some(validator) = plugin.validators.get(operation) {
         let errors: Vec<String> = validator
             .iter_errors(&value)

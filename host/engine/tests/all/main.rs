@@ -7,6 +7,7 @@ mod flows;
 mod operators;
 mod races;
 mod stores;
+mod unstorable;
 mod waits;
 
 use std::sync::Arc;

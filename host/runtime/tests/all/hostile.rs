@@ -114,3 +114,21 @@ async fn output_that_is_not_json_or_breaks_its_schema_is_bad_output() {
     let report = rt.invoke(&hostile, request("ok", json!({}))).await;
     assert_eq!(report.outcome.class(), OutcomeClass::Ok);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_nul_character_postgres_cannot_store_is_refused_in_outputs_and_replaced_in_messages() {
+    let (rt, _) = runtime();
+    let hostile = load(&rt, "weft_test_hostile").await;
+    let report = rt.invoke(&hostile, request("nul", json!({}))).await;
+    match report.outcome {
+        Outcome::BadOutput { message } => {
+            assert!(message.contains("U+0000 at `/name`"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let report = rt.invoke(&hostile, request("nul-error", json!({}))).await;
+    match report.outcome {
+        Outcome::PluginPermanent { message, .. } => assert_eq!(message, "before\u{FFFD}after"),
+        other => panic!("{other:?}"),
+    }
+}

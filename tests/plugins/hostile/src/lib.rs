@@ -25,6 +25,8 @@ mod guest {
         "exfil-echo",
         "not-json",
         "lie",
+        "nul",
+        "nul-error",
         "ok",
     ];
 
@@ -99,6 +101,12 @@ mod guest {
                 }
                 "not-json" => Ok("this is { not json".into()),
                 "lie" => Ok(r#"{"count":"many"}"#.into()),
+                // U+0000, which PostgreSQL cannot store, in an output and in an error message.
+                "nul" => Ok(r#"{"name":"a\u0000b"}"#.into()),
+                "nul-error" => Err(PluginError::Permanent(PermanentError {
+                    code: "nul".into(),
+                    message: "before\0after".into(),
+                })),
                 "ok" => Ok(r#"{"ok":true}"#.into()),
                 other => Err(PluginError::Permanent(PermanentError {
                     code: "unknown".into(),
