@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::error::EngineError;
 use crate::events::Event;
 use crate::grants::GrantsCache;
+use crate::group_commit::CommitQueue;
 use crate::state::{Run, RunCore};
 
 /// How an engine runs.
@@ -62,6 +63,7 @@ pub struct Engine {
     pub(crate) config: EngineConfig,
     definitions: Mutex<HashMap<(String, String, i32), Arc<Definition>>>,
     pub(crate) grants: GrantsCache,
+    pub(crate) commits: CommitQueue,
 }
 
 /// What applying a definition did.
@@ -122,6 +124,7 @@ impl Engine {
             config,
             definitions: Mutex::new(HashMap::new()),
             grants: GrantsCache::default(),
+            commits: CommitQueue::default(),
         }
     }
 

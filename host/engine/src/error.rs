@@ -21,6 +21,9 @@ pub enum EngineError {
     /// Storage failed: retry later, or call an operator if it persists.
     #[error(transparent)]
     Store(StoreError),
+    /// A step's result could not be committed; its item runs again when its lease ends.
+    #[error("commit failed: {0}")]
+    Commit(String),
 }
 
 impl From<StoreError> for EngineError {

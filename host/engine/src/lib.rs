@@ -12,6 +12,7 @@ mod engine;
 mod error;
 mod events;
 mod grants;
+mod group_commit;
 mod operator;
 mod serve;
 mod start;

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use weft_definition::{Definition, Scope, StepKind, resolve};
 use weft_runtime::{AttemptReport, AttemptRequest, AuditRecord, Outcome, StepContext};
-use weft_store::step_commit::{self, Committed, StepCommit};
+use weft_store::step_commit::{Committed, StepCommit};
 use weft_store::work::{self, Claimed, WorkItem};
 use weft_store::{PgAudit, runs, signals};
 
@@ -187,7 +187,8 @@ impl Engine {
         })
     }
 
-    /// Commits the attempt against the run as it was claimed, in one statement.
+    /// Commits the attempt against the run as it was claimed, in one statement (shared with
+    /// other attempts finishing at the same time).
     async fn commit_claimed(
         &self,
         item: &WorkItem,
@@ -199,21 +200,17 @@ impl Engine {
         let expected_seq = run.next_seq;
         let mut t = Transition::new(def, &mut run, now);
         apply(&mut t, item, result);
-        let (events, work_items) = (t.events, t.work);
+        let (events, work) = (t.events, t.work);
         let events = self.record(&mut run, events)?;
-        let row = run.to_row()?;
-        let mut conn = self.pool.acquire().await?;
-        let commit = StepCommit {
-            item,
-            owner: &self.config.owner,
+        self.group_commit(StepCommit {
+            item: item.clone(),
             expected_seq,
-            run: &row,
-            events: &events,
-            work: &work_items,
-            audit: result.calls(),
-            now,
-        };
-        Ok(step_commit::commit(&mut conn, &commit).await?)
+            run: run.to_row()?,
+            events,
+            work,
+            audit: result.calls().to_vec(),
+        })
+        .await
     }
 
     /// Commits an item's result under the run's lock, with the run's current state: for waits

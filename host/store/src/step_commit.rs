@@ -1,14 +1,17 @@
-//! The commit of a worker's attempt in one statement: the run's new state, its history, the work
-//! it schedules and the attempt's outbound-call audit, applied only if the worker still holds
-//! the item's lease and nothing else changed the run since it was claimed.
+//! The commit of workers' attempts in one statement: for each, the run's new state, its history,
+//! the work it schedules and the attempt's outbound-call audit, applied only if the worker still
+//! holds the item's lease and nothing else changed the run since it was claimed.
 //!
-//! One round trip and one WAL flush per step, where a transaction that locks, reads and writes
-//! statement by statement takes eight. The statement locks the run first and the item second,
-//! the order every other writer (signals, operators, the locking commit) uses, so it cannot
-//! deadlock with them.
+//! One round trip and one WAL flush for a whole batch of steps, where a transaction that locks,
+//! reads and writes statement by statement takes eight per step. The statement locks runs first
+//! (in id order, so two batches cannot deadlock) and their items second, the order every other
+//! writer (signals, operators, the locking commit) uses.
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
+use uuid::Uuid;
 use weft_runtime::AuditRecord;
 
 use crate::StoreError;
@@ -16,25 +19,21 @@ use crate::audit::{insert_audit, rows};
 use crate::runs::RunRow;
 use crate::work::{NewWork, WorkItem};
 
-/// What to commit.
-#[derive(Debug, Clone, Copy)]
-pub struct StepCommit<'a> {
+/// One attempt's result to commit.
+#[derive(Debug, Clone)]
+pub struct StepCommit {
     /// The claimed item the attempt ran for.
-    pub item: &'a WorkItem,
-    /// The worker that claimed it.
-    pub owner: &'a str,
+    pub item: WorkItem,
     /// The run's `next_seq` when it was claimed: the commit applies only if it is unchanged.
     pub expected_seq: i64,
     /// The run's new state (its `next_seq` counts `events`).
-    pub run: &'a RunRow,
+    pub run: RunRow,
     /// Events to append, numbered from `expected_seq`.
-    pub events: &'a [(DateTime<Utc>, serde_json::Value)],
+    pub events: Vec<(DateTime<Utc>, serde_json::Value)>,
     /// Work to schedule.
-    pub work: &'a [NewWork],
+    pub work: Vec<NewWork>,
     /// The attempt's outbound calls.
-    pub audit: &'a [AuditRecord],
-    /// Now, by the engine's clock.
-    pub now: DateTime<Utc>,
+    pub audit: Vec<AuditRecord>,
 }
 
 /// How a step commit ended.
@@ -50,87 +49,166 @@ pub enum Committed {
 }
 
 /// The statement, with `$extra` CTEs after the others. Data-modifying CTEs run in the order
-/// their results are read: `run` (the run's row lock, only if `next_seq` is unchanged), then `done`
-/// (the fenced delete of the item), then the rest, which reads `saved` and so writes only when
-/// both held.
+/// their results are read: `run` (the runs' row locks, only where `next_seq` is unchanged), then
+/// `done` (the fenced deletes of the items of locked runs), then the rest, which joins `saved`
+/// and so writes only for runs where both held.
 macro_rules! step_commit_sql {
     ($($extra:expr),*) => {
         concat!(
-            "with run as (
-                 select id from runs where id = $1 and next_seq = $2 for update
+            "with input as (
+                 select * from unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::int[],
+                     $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::jsonb[],
+                     $11::bigint[])
+                     as t(run_id, expected_seq, item_id, claims, status, plugins, outputs,
+                          completed, compensated, reason, next_seq)
+             ), run as (
+                 select r.id from runs r join input i on r.id = i.run_id
+                 where r.next_seq = i.expected_seq
+                 order by r.id for update of r
              ), done as (
-                 delete from work_items
-                 where id = $3 and lease_owner = $4 and claims = $5 and exists (select 1 from run)
-                 returning run_id
+                 delete from work_items w using input i
+                 where w.id = i.item_id and w.run_id = i.run_id and w.lease_owner = $12
+                     and w.claims = i.claims and i.run_id in (select id from run)
+                 returning w.run_id
              ), saved as (
-                 update runs set status = $6, plugins = $7, outputs = $8, completed = $9,
-                     compensated = $10, reason = $11, next_seq = $12, updated_at = $13
-                 where id = (select run_id from done)
-                 returning id, tenant_id
+                 update runs r set status = i.status, plugins = i.plugins, outputs = i.outputs,
+                     completed = i.completed, compensated = i.compensated, reason = i.reason,
+                     next_seq = i.next_seq, updated_at = $13
+                 from input i
+                 where r.id = i.run_id and r.id in (select run_id from done)
+                 returning r.id, r.tenant_id
              ), events as (
                  insert into history (run_id, seq, tenant_id, at, event)
-                 select s.id, $2 + t.n - 1, s.tenant_id, t.at, t.event
-                 from saved s,
-                     unnest($14::timestamptz[], $15::jsonb[]) with ordinality as t(at, event, n)
+                 select s.id, t.seq, s.tenant_id, t.at, t.event
+                 from unnest($14::uuid[], $15::bigint[], $16::timestamptz[], $17::jsonb[])
+                     as t(run_id, seq, at, event)
+                 join saved s on s.id = t.run_id
              ), queued as (
                  insert into work_items (tenant_id, run_id, kind, step_id, attempt, available_at,
                      deadline, created_at)
                  select s.tenant_id, s.id, t.k, t.s, t.a, t.d, t.l, $13
-                 from saved s, unnest($16::text[], $17::text[], $18::int[], $19::timestamptz[],
-                     $20::timestamptz[]) as t(k, s, a, d, l)
+                 from unnest($18::uuid[], $19::text[], $20::text[], $21::int[],
+                     $22::timestamptz[], $23::timestamptz[]) as t(run_id, k, s, a, d, l)
+                 join saved s on s.id = t.run_id
              )",
             $($extra,)*
-            " select (select count(*) from run), (select count(*) from saved)"
+            " select i.run_id, i.run_id in (select id from run), i.run_id in (select id from saved)
+              from input i"
         )
     };
 }
 
-/// Commits `c` in one statement.
-pub async fn commit(conn: &mut PgConnection, c: &StepCommit<'_>) -> Result<Committed, StoreError> {
-    let ats: Vec<DateTime<Utc>> = c.events.iter().map(|(at, _)| *at).collect();
-    let bodies: Vec<&serde_json::Value> = c.events.iter().map(|(_, e)| e).collect();
-    let kinds: Vec<&str> = c.work.iter().map(|w| w.kind.as_str()).collect();
-    let steps: Vec<&str> = c.work.iter().map(|w| w.step_id.as_str()).collect();
-    let attempts: Vec<i32> = c.work.iter().map(|w| w.attempt).collect();
-    let due: Vec<DateTime<Utc>> = c.work.iter().map(|w| w.available_at).collect();
-    let deadlines: Vec<Option<DateTime<Utc>>> = c.work.iter().map(|w| w.deadline).collect();
+/// Commits `batch` (at most one commit per run) as `owner` in one statement; the results are in
+/// the batch's order.
+pub async fn commit(
+    conn: &mut PgConnection,
+    owner: &str,
+    now: DateTime<Utc>,
+    batch: &[StepCommit],
+) -> Result<Vec<Committed>, StoreError> {
+    let mut seen = HashSet::new();
+    if let Some(c) = batch.iter().find(|c| !seen.insert(c.run.id)) {
+        return Err(StoreError::Conflict(format!(
+            "a commit batch holds two results for run {}; commit them one after the other",
+            c.run.id
+        )));
+    }
+    let runs: Vec<Uuid> = batch.iter().map(|c| c.run.id).collect();
+    let expected: Vec<i64> = batch.iter().map(|c| c.expected_seq).collect();
+    let items: Vec<i64> = batch.iter().map(|c| c.item.id).collect();
+    let claims: Vec<i32> = batch.iter().map(|c| c.item.claims).collect();
+    let status: Vec<&str> = batch.iter().map(|c| c.run.status.as_str()).collect();
+    let plugins: Vec<&serde_json::Value> = batch.iter().map(|c| &c.run.plugins).collect();
+    let outputs: Vec<&serde_json::Value> = batch.iter().map(|c| &c.run.outputs).collect();
+    let completed: Vec<&serde_json::Value> = batch.iter().map(|c| &c.run.completed).collect();
+    let compensated: Vec<&serde_json::Value> = batch.iter().map(|c| &c.run.compensated).collect();
+    let reason: Vec<Option<&serde_json::Value>> =
+        batch.iter().map(|c| c.run.reason.as_ref()).collect();
+    let next_seq: Vec<i64> = batch.iter().map(|c| c.run.next_seq).collect();
+
+    let events = batch.iter().flat_map(|c| {
+        c.events
+            .iter()
+            .zip(c.expected_seq..)
+            .map(move |((at, e), seq)| (c.run.id, seq, *at, e))
+    });
+    let (mut ev_runs, mut ev_seqs, mut ev_ats, mut ev_bodies) = (vec![], vec![], vec![], vec![]);
+    for (run, seq, at, body) in events {
+        ev_runs.push(run);
+        ev_seqs.push(seq);
+        ev_ats.push(at);
+        ev_bodies.push(body);
+    }
+    let work = batch
+        .iter()
+        .flat_map(|c| c.work.iter().map(move |w| (c.run.id, w)));
+    let (mut w_runs, mut w_kinds, mut w_steps, mut w_attempts, mut w_due, mut w_deadlines) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for (run, w) in work {
+        w_runs.push(run);
+        w_kinds.push(w.kind.as_str());
+        w_steps.push(w.step_id.as_str());
+        w_attempts.push(w.attempt);
+        w_due.push(w.available_at);
+        w_deadlines.push(w.deadline);
+    }
+    let audit: Vec<AuditRecord> = batch.iter().flat_map(|c| c.audit.clone()).collect();
+
     // Without calls to audit, the statement leaves `outbound_calls` out: opening and locking a
     // table costs the database as much as a small insert.
-    let sql = if c.audit.is_empty() {
+    let sql = if audit.is_empty() {
         step_commit_sql!("")
     } else {
-        step_commit_sql!(", audited as (", insert_audit!("$21"), ")")
+        step_commit_sql!(", audited as (", insert_audit!("$24"), ")")
     };
     let query = sqlx::query_as(sql)
-        .bind(c.run.id)
-        .bind(c.expected_seq)
-        .bind(c.item.id)
-        .bind(c.owner)
-        .bind(c.item.claims)
-        .bind(&c.run.status)
-        .bind(&c.run.plugins)
-        .bind(&c.run.outputs)
-        .bind(&c.run.completed)
-        .bind(&c.run.compensated)
-        .bind(&c.run.reason)
-        .bind(c.run.next_seq)
-        .bind(c.now)
-        .bind(&ats)
-        .bind(&bodies)
-        .bind(&kinds)
-        .bind(&steps)
-        .bind(&attempts)
-        .bind(&due)
-        .bind(&deadlines);
-    let query = if c.audit.is_empty() {
+        .bind(&runs)
+        .bind(&expected)
+        .bind(&items)
+        .bind(&claims)
+        .bind(&status)
+        .bind(&plugins)
+        .bind(&outputs)
+        .bind(&completed)
+        .bind(&compensated)
+        .bind(&reason)
+        .bind(&next_seq)
+        .bind(owner)
+        .bind(now)
+        .bind(&ev_runs)
+        .bind(&ev_seqs)
+        .bind(&ev_ats)
+        .bind(&ev_bodies)
+        .bind(&w_runs)
+        .bind(&w_kinds)
+        .bind(&w_steps)
+        .bind(&w_attempts)
+        .bind(&w_due)
+        .bind(&w_deadlines);
+    let query = if audit.is_empty() {
         query
     } else {
-        query.bind(rows(c.audit)?)
+        query.bind(rows(&audit)?)
     };
-    let (run_matched, saved): (i64, i64) = query.fetch_one(conn).await?;
-    Ok(match (run_matched, saved) {
-        (_, 1) => Committed::Done,
-        (1, _) => Committed::LeaseLost,
-        _ => Committed::RunChanged,
-    })
+    let outcomes: HashMap<Uuid, Committed> = query
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|(run, matched, saved): (Uuid, bool, bool)| {
+            let outcome = match (matched, saved) {
+                (_, true) => Committed::Done,
+                (true, false) => Committed::LeaseLost,
+                (false, false) => Committed::RunChanged,
+            };
+            (run, outcome)
+        })
+        .collect();
+    batch
+        .iter()
+        .map(|c| {
+            outcomes.get(&c.run.id).copied().ok_or_else(|| {
+                StoreError::Corrupt(format!("the commit returned nothing for run {}", c.run.id))
+            })
+        })
+        .collect()
 }
