@@ -144,7 +144,7 @@ async fn each_commit_of_a_batch_applies_only_where_its_run_and_claim_are_unchang
     }
     // The same commit again finds its item gone: it cannot apply twice.
     assert_eq!(
-        commit(&pool, &[ok.clone()]).await.unwrap(),
+        commit(&pool, std::slice::from_ref(&ok)).await.unwrap(),
         [Committed::RunChanged]
     );
     assert_eq!(state(&pool, ok.run.id).await.1, 3);
@@ -163,7 +163,7 @@ async fn a_batch_is_written_whole_or_not_at_all(pool: PgPool) {
         ("pending".into(), 1, vec!["s0".into()])
     );
     assert_eq!(
-        commit(&pool, &[ok.clone()]).await.unwrap(),
+        commit(&pool, std::slice::from_ref(&ok)).await.unwrap(),
         [Committed::Done]
     );
 }
