@@ -48,7 +48,9 @@ pub enum Committed {
     RunChanged,
 }
 
-/// The statement, with `$extra` CTEs after the others. Data-modifying CTEs run in the order
+/// The statement, with `$extra` CTEs after the others. Rows of `runs` and `work_items` are found
+/// by `= any(ids)`, which reaches them through their primary keys whatever plan the parameters
+/// get (a generic plan of plain joins may scan the tables). Data-modifying CTEs run in the order
 /// their results are read: `run` (the runs' row locks, only where `next_seq` is unchanged), then
 /// `done` (the fenced deletes of the items of locked runs), then the rest, which joins `saved`
 /// and so writes only for runs where both held.
@@ -63,11 +65,12 @@ macro_rules! step_commit_sql {
                           completed, compensated, reason, next_seq)
              ), run as (
                  select r.id from runs r join input i on r.id = i.run_id
-                 where r.next_seq = i.expected_seq
+                 where r.id = any($1) and r.next_seq = i.expected_seq
                  order by r.id for update of r
              ), done as (
                  delete from work_items w using input i
-                 where w.id = i.item_id and w.run_id = i.run_id and w.lease_owner = $12
+                 where w.id = any($3) and w.id = i.item_id and w.run_id = i.run_id
+                     and w.lease_owner = $12
                      and w.claims = i.claims and i.run_id in (select id from run)
                  returning w.run_id
              ), saved as (
@@ -75,7 +78,7 @@ macro_rules! step_commit_sql {
                      completed = i.completed, compensated = i.compensated, reason = i.reason,
                      next_seq = i.next_seq, updated_at = $13
                  from input i
-                 where r.id = i.run_id and r.id in (select run_id from done)
+                 where r.id = any($1) and r.id = i.run_id and r.id in (select run_id from done)
                  returning r.id, r.tenant_id
              ), events as (
                  insert into history (run_id, seq, tenant_id, at, event)
