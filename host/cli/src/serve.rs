@@ -21,6 +21,10 @@ pub struct ServeArgs {
     /// How often held leases are extended (ms).
     #[arg(long, default_value_t = 15_000)]
     heartbeat_ms: u64,
+    /// Claims of a step after which it parks its run instead of running again (its hosts keep
+    /// crashing or stalling on it, or its result cannot be stored).
+    #[arg(long, default_value_t = 10)]
+    max_claims: i32,
     /// Longest idle wait without a notification (ms).
     #[arg(long, default_value_t = 1_000)]
     poll_ms: u64,
@@ -41,6 +45,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         lease: Duration::from_millis(args.lease_ms),
         heartbeat: Duration::from_millis(args.heartbeat_ms),
         poll: Duration::from_millis(args.poll_ms),
+        max_claims: args.max_claims.max(1),
         ..EngineConfig::default()
     };
     let owner = config.owner.clone();

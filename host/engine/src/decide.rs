@@ -273,6 +273,12 @@ impl<'a> Transition<'a> {
             class: failure.class.clone(),
             message: failure.message.clone(),
         });
+        self.park_compensation(step, failure);
+    }
+
+    /// Stops a compensating run for an operator: the compensation of `step` cannot finish. The
+    /// reason keeps the forward step that failed, for a later compensate or abandon.
+    pub fn park_compensation(&mut self, step: &str, failure: Failure) {
         let failed_step = self
             .run
             .core

@@ -32,6 +32,9 @@ pub struct EngineConfig {
     pub concurrency: usize,
     /// Longest idle sleep when no notification comes.
     pub poll: Duration,
+    /// Claims of a call or compensation item after which it is no longer run but parks its run:
+    /// its hosts keep crashing or stalling on it, or its result cannot be stored.
+    pub max_claims: i32,
     /// Base limits for attempts (tenant and step overrides apply on top).
     pub limits: Limits,
     /// How long a tenant's plugin settings and secrets are cached; changes made through another
@@ -47,6 +50,7 @@ impl Default for EngineConfig {
             heartbeat: Duration::from_secs(15),
             concurrency: 16,
             poll: Duration::from_secs(1),
+            max_claims: 10,
             limits: Limits::default(),
             settings_ttl: Duration::from_secs(2),
         }

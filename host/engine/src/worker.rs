@@ -31,8 +31,9 @@ enum Result_ {
     },
     /// The call could not be attempted (input reference missing): a permanent failure.
     NotAttempted(Failure),
-    /// The plugin cannot be loaded: the run parks for an operator.
-    Unavailable(Failure),
+    /// The item cannot go on without an operator (its plugin does not load, or it was claimed
+    /// too often without finishing): the run parks.
+    Park(Failure),
     /// Sleep and wait items decide inside the commit transaction.
     Timer,
 }
@@ -54,6 +55,20 @@ impl Engine {
         let run = Run::from_row(run)?;
         if item.kind == WAIT || run.core.status.is_final() {
             return self.commit_locked(&item, &Result_::Timer, &[]).await;
+        }
+        if item.claims > self.config.max_claims && (item.kind == CALL || item.kind == COMPENSATE) {
+            // Claimed this often without its result ever being committed: its hosts crash or
+            // stall on it, or the database refuses its result. Stop retrying it blindly.
+            let park = Result_::Park(failure(
+                "claims-exhausted",
+                format!(
+                    "the item was claimed {} times without its result being committed (its \
+                     hosts crashed or stalled past their lease, or the database refused the \
+                     result); see the hosts' logs, then retry",
+                    item.claims
+                ),
+            ));
+            return self.commit_locked(&item, &park, &[]).await;
         }
         let def = self
             .definition_of(&run.tenant, &run.definition, run.version)
@@ -132,7 +147,7 @@ impl Engine {
             (call.plugin.clone(), call.operation.clone(), input)
         };
         let Some(sha) = run.core.plugins.get(&plugin_name) else {
-            return Ok(Result_::Unavailable(failure(
+            return Ok(Result_::Park(failure(
                 "plugin-unavailable",
                 format!(
                     "plugin `{plugin_name}` was not pinned when the run started; pin it and retry"
@@ -142,10 +157,7 @@ impl Engine {
         let plugin = match self.plugin(&run.tenant, sha).await {
             Ok(p) => p,
             Err(e) => {
-                return Ok(Result_::Unavailable(failure(
-                    "plugin-unavailable",
-                    e.to_string(),
-                )));
+                return Ok(Result_::Park(failure("plugin-unavailable", e.to_string())));
             }
         };
         let grants = self
@@ -324,7 +336,8 @@ fn apply(t: &mut Transition<'_>, item: &WorkItem, result: &Result_) {
             t.step_succeeded(&item.step_id, item.attempt, serde_json::Value::Null);
         }
         Result_::Timer => {}
-        Result_::Unavailable(f) => t.park(&item.step_id, f.clone()),
+        Result_::Park(f) if compensating => t.park_compensation(&item.step_id, f.clone()),
+        Result_::Park(f) => t.park(&item.step_id, f.clone()),
         Result_::NotAttempted(f) if compensating => {
             t.compensation_failed(&item.step_id, item.attempt, f.clone())
         }

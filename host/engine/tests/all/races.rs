@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use weft_engine::{EngineConfig, Event, RunStatus};
+use weft_engine::{EngineConfig, Event, OperatorAction, RunStatus};
 use weft_test_support::TENANT;
 
 use crate::{events, setup, start, status};
@@ -109,4 +109,54 @@ async fn a_worker_whose_lease_ran_out_cannot_commit_over_the_worker_that_took_ov
     .await
     .unwrap();
     assert_eq!(audited, 2, "the dropped attempt's call is audited too");
+}
+
+#[sqlx::test(migrator = "weft_store::MIGRATOR")]
+async fn a_step_claimed_too_often_without_finishing_parks_its_run_for_an_operator(
+    pool: sqlx::PgPool,
+) {
+    let (engine, clock, ledger) = setup(pool).await;
+    let engine = Arc::new(engine);
+    let strict = Arc::new(weft_test_support::engine(
+        engine.pool().clone(),
+        clock.clone(),
+        EngineConfig {
+            max_claims: 1,
+            ..EngineConfig::default()
+        },
+    ));
+    let run = start(&engine, ORDER_THEN_WAIT, json!({"order": "SO3"})).await;
+    ledger.hold();
+    let stalled = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run_until_idle().await }
+    });
+    ledger.until_held(1).await;
+    // Its first host stalls past the lease; the second claim is one too many.
+    clock.advance(EngineConfig::default().lease + Duration::from_secs(1));
+    strict.run_until_idle().await.unwrap();
+    assert_eq!(status(&engine, run).await, RunStatus::Parked);
+    let reason = engine.run(TENANT, run).await.unwrap().core.reason.unwrap();
+    assert_eq!(reason.class, "claims-exhausted");
+    assert!(
+        reason.message.contains("claimed 2 times"),
+        "{}",
+        reason.message
+    );
+    assert_eq!(ledger.creates(), 0, "the parked step was not run again");
+
+    ledger.release();
+    stalled.await.unwrap().unwrap();
+    assert_eq!(
+        status(&engine, run).await,
+        RunStatus::Parked,
+        "the stalled host's late result is refused"
+    );
+    engine
+        .act(TENANT, run, OperatorAction::Retry, "ops@acme", "host fixed")
+        .await
+        .unwrap();
+    engine.run_until_idle().await.unwrap();
+    assert_eq!(status(&engine, run).await, RunStatus::Waiting);
+    assert_eq!(ledger.records().len(), 1);
 }
