@@ -1,7 +1,7 @@
 //! A ledger HTTP server standing in for a system of record: it creates at most one record per
 //! idempotency key, can be told to fail the first calls for a key (503), and records
 //! cancellations. Tests read its records to check that nothing was created twice or lost, and
-//! can hold creation requests to make something happen while a step is in flight.
+//! can hold requests to make something happen while a step is in flight.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -25,9 +25,9 @@ struct State {
     failures: HashMap<String, u32>,
     /// Creation requests, including repeats for an existing key.
     creates: u64,
-    /// While true, creation requests wait.
-    held: bool,
-    /// Creation requests waiting now.
+    /// Requests let through before holding starts (`None`: not holding).
+    pass_before_hold: Option<u64>,
+    /// Requests waiting now.
     waiting: usize,
 }
 
@@ -77,20 +77,32 @@ impl LedgerServer {
         self.state().creates
     }
 
-    /// Makes creation requests wait until [`LedgerServer::release`].
+    /// Makes requests wait until [`LedgerServer::release`].
     pub fn hold(&self) {
-        self.state().held = true;
+        self.hold_after(0);
     }
 
-    /// Lets held and later creation requests through.
+    /// Lets the next `n` requests through, then makes requests wait until
+    /// [`LedgerServer::release`].
+    pub fn hold_after(&self, n: u64) {
+        self.state().pass_before_hold = Some(n);
+    }
+
+    /// Lets held and later requests through.
     pub fn release(&self) {
-        self.state().held = false;
+        self.state().pass_before_hold = None;
         self.shared.released.notify_all();
     }
 
-    /// Waits (polling, without blocking the async runtime) until `n` creation requests are held.
+    /// Waits (polling, without blocking the async runtime) until `n` requests are held; fails
+    /// the test if they are not within 30 s.
     pub async fn until_held(&self, n: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while self.state().waiting < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{n} requests were never held at once"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
     }
@@ -116,10 +128,17 @@ fn serve(mut request: tiny_http::Request, shared: &Shared) {
         .unwrap_or_default();
     let (status, reply) = {
         let mut s = shared.state.lock().unwrap();
-        if path == "/records" && s.held {
-            s.waiting += 1;
-            s = shared.released.wait_while(s, |s| s.held).unwrap();
-            s.waiting -= 1;
+        match s.pass_before_hold {
+            Some(0) => {
+                s.waiting += 1;
+                s = shared
+                    .released
+                    .wait_while(s, |s| s.pass_before_hold.is_some())
+                    .unwrap();
+                s.waiting -= 1;
+            }
+            Some(n) => s.pass_before_hold = Some(n - 1),
+            None => {}
         }
         if path == "/records" {
             s.creates += 1;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use weft_engine::{EngineConfig, Event, OperatorAction, RunStatus};
+use weft_engine::{EngineConfig, Event, OperatorAction, Phase, RunStatus};
 use weft_test_support::TENANT;
 
 use crate::{events, setup, start, status};
@@ -19,6 +19,18 @@ steps:
     input: { data: "order" }
   - id: shipped
     wait: { signal: shipped, timeout: 1h }
+"#;
+
+const TWO_STEPS: &str = r#"
+name: two
+key: ${input.order}
+steps:
+  - id: a
+    call: ledger.create
+    input: { data: "a" }
+  - id: b
+    call: ledger.create
+    input: { data: "b" }
 "#;
 
 fn completions(events: &[Event], step: &str) -> usize {
@@ -159,4 +171,57 @@ async fn a_step_claimed_too_often_without_finishing_parks_its_run_for_an_operato
     engine.run_until_idle().await.unwrap();
     assert_eq!(status(&engine, run).await, RunStatus::Waiting);
     assert_eq!(ledger.records().len(), 1);
+}
+
+#[sqlx::test(migrator = "weft_store::MIGRATOR")]
+async fn a_compensation_claimed_too_often_parks_in_the_compensation_phase(pool: sqlx::PgPool) {
+    let (engine, clock, ledger) = setup(pool).await;
+    let engine = Arc::new(engine);
+    let strict = weft_test_support::engine(
+        engine.pool().clone(),
+        clock.clone(),
+        EngineConfig {
+            max_claims: 1,
+            ..EngineConfig::default()
+        },
+    );
+    // Step b is refused, so a is compensated; the host cancelling a stalls past its lease.
+    weft_test_support::set_ledger_config(&engine, &ledger, &[("refuse", "b")]).await;
+    let run = start(&engine, TWO_STEPS, json!({"order": "SO5"})).await;
+    // Creating a passes (b is refused before any request); cancelling a is held.
+    ledger.hold_after(1);
+    let stalled = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run_until_idle().await }
+    });
+    ledger.until_held(1).await;
+    clock.advance(EngineConfig::default().lease + Duration::from_secs(1));
+    strict.run_until_idle().await.unwrap();
+    ledger.release();
+    stalled.await.unwrap().unwrap();
+
+    assert_eq!(status(&engine, run).await, RunStatus::Parked);
+    let reason = engine.run(TENANT, run).await.unwrap().core.reason.unwrap();
+    assert_eq!(
+        (
+            reason.class.as_str(),
+            reason.step.as_str(),
+            reason.phase,
+            reason.failed_step.as_str()
+        ),
+        ("claims-exhausted", "a", Phase::Compensation, "b")
+    );
+    engine
+        .act(
+            TENANT,
+            run,
+            OperatorAction::Compensate,
+            "ops@acme",
+            "host fixed",
+        )
+        .await
+        .unwrap();
+    engine.run_until_idle().await.unwrap();
+    assert_eq!(status(&engine, run).await, RunStatus::Compensated);
+    assert!(ledger.records().iter().all(|r| r.cancelled));
 }
