@@ -1,7 +1,8 @@
 //! The engine's operations: tenants, plugins, definitions, starting runs, signals, and the
 //! operator's actions on dead letters. Each is one transaction.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -68,6 +69,10 @@ pub struct Engine {
     definitions: Mutex<HashMap<(String, String, i32), Arc<Definition>>>,
     pub(crate) grants: GrantsCache,
     pub(crate) commits: CommitQueue,
+    /// Items this engine holds leases on (the heartbeat extends them).
+    pub(crate) held: Mutex<HashSet<i64>>,
+    /// Set when the worker loop stops: no more work is taken on.
+    stopping: AtomicBool,
 }
 
 /// What applying a definition did.
@@ -129,12 +134,23 @@ impl Engine {
             definitions: Mutex::new(HashMap::new()),
             grants: GrantsCache::default(),
             commits: CommitQueue::default(),
+            held: Mutex::default(),
+            stopping: AtomicBool::new(false),
         }
     }
 
     /// The pool.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Stops taking on work: workers finish what they hold and claim nothing more.
+    pub(crate) fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
     }
 
     /// Creates a tenant (no-op if it exists).

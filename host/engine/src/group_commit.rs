@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 use tokio::sync::oneshot::error::TryRecvError;
 use weft_store::step_commit::{self, Committed, StepCommit};
 
+use crate::decide::to_chrono;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -90,7 +91,7 @@ impl Engine {
                 for commit in &commits {
                     let one = self.write_commits(std::slice::from_ref(commit)).await;
                     outcomes.push(one.and_then(|o| {
-                        o.first().copied().ok_or_else(|| {
+                        o.into_iter().next().ok_or_else(|| {
                             EngineError::Commit("the commit returned no outcome".into())
                         })
                     }));
@@ -108,6 +109,8 @@ impl Engine {
     async fn write_commits(&self, commits: &[StepCommit]) -> Result<Vec<Committed>, EngineError> {
         let mut conn = self.pool.acquire().await?;
         let now = self.clock.now();
-        Ok(step_commit::commit(&mut conn, &self.config.owner, now, commits).await?)
+        // Work due at once stays with this worker (no claim needed), unless it is stopping.
+        let lease_until = (!self.is_stopping()).then(|| now + to_chrono(self.config.lease));
+        Ok(step_commit::commit(&mut conn, &self.config.owner, now, lease_until, commits).await?)
     }
 }

@@ -1,8 +1,7 @@
 //! The worker loop: claim up to `concurrency` items, execute them concurrently, wake on `NOTIFY`
 //! (polling as a fallback), and extend held leases while busy.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -22,9 +21,8 @@ impl Engine {
             if items.is_empty() {
                 return Ok(total);
             }
-            total += items.len();
             for r in join_all(items.into_iter().map(|i| self.process(i))).await {
-                r?;
+                total += r?;
             }
         }
     }
@@ -54,8 +52,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
         listener.listen(weft_store::WORK_CHANNEL).await?;
-        let held: Arc<Mutex<HashSet<i64>>> = Arc::default();
-        let heartbeat = tokio::spawn(heartbeat(self.clone(), held.clone()));
+        let heartbeat = tokio::spawn(heartbeat(self.clone()));
         let mut tasks = tokio::task::JoinSet::new();
         tokio::pin!(shutdown);
         loop {
@@ -91,20 +88,14 @@ impl Engine {
             };
             let claimed = items.len();
             for item in items {
-                let id = item.item.id;
-                if let Ok(mut h) = held.lock() {
-                    h.insert(id);
-                }
-                let (engine, held) = (self.clone(), held.clone());
+                let engine = self.clone();
                 tasks.spawn(async move {
+                    let id = item.item.id;
                     if let Err(e) = engine.process(item).await {
                         tracing::warn!(
                             item = id,
                             "work item failed, it will be retried when its lease ends: {e}"
                         );
-                    }
-                    if let Ok(mut h) = held.lock() {
-                        h.remove(&id);
                     }
                 });
             }
@@ -127,6 +118,8 @@ impl Engine {
                 () = &mut shutdown => break,
             }
         }
+        // Finish what is held; work the last commits would lease to this worker goes back.
+        self.stop();
         while tasks.join_next().await.is_some() {}
         heartbeat.abort();
         Ok(())
@@ -154,10 +147,11 @@ fn claim_batch(concurrency: usize) -> usize {
     (concurrency / 4).max(1)
 }
 
-async fn heartbeat(engine: Arc<Engine>, held: Arc<Mutex<HashSet<i64>>>) {
+async fn heartbeat(engine: Arc<Engine>) {
     loop {
         tokio::time::sleep(engine.config.heartbeat).await;
-        let ids: Vec<i64> = held
+        let ids: Vec<i64> = engine
+            .held
             .lock()
             .map(|h| h.iter().copied().collect())
             .unwrap_or_default();

@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use weft_definition::{Definition, Scope, StepKind, resolve};
 use weft_runtime::{AttemptReport, AttemptRequest, AuditRecord, Outcome, StepContext};
+use weft_store::runs::RunRow;
 use weft_store::step_commit::{Committed, StepCommit};
 use weft_store::work::{self, Claimed, WorkItem};
 use weft_store::{PgAudit, runs, signals};
@@ -49,12 +50,62 @@ impl Result_ {
 }
 
 impl Engine {
-    /// Executes one claimed item and commits what it led to.
-    pub(crate) async fn process(&self, claimed: Claimed) -> Result<(), EngineError> {
+    /// Executes a claimed item and commits what it led to, then goes on with the work that
+    /// commit leased to this worker (the run's next step, due at once) without claiming it.
+    /// Returns how many items it executed.
+    pub(crate) async fn process(&self, claimed: Claimed) -> Result<usize, EngineError> {
+        let mut next = Some(claimed);
+        let mut done = 0;
+        while let Some(claimed) = next.take() {
+            let id = claimed.item.id;
+            self.hold(id, true);
+            let result = self.process_one(claimed).await;
+            self.hold(id, false);
+            done += 1;
+            next = result?;
+            if self.is_stopping()
+                && let Some(unstarted) = next.take()
+            {
+                self.hand_back(&unstarted.item).await;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Notes that this engine holds (or no longer holds) the lease on item `id`.
+    fn hold(&self, id: i64, held: bool) {
+        if let Ok(mut h) = self.held.lock() {
+            if held {
+                h.insert(id);
+            } else {
+                h.remove(&id);
+            }
+        }
+    }
+
+    /// Gives back an item leased to this worker that it will not start (it is stopping), so
+    /// another host takes it at once instead of when the lease runs out.
+    async fn hand_back(&self, item: &WorkItem) {
+        let released = match self.relaxed.acquire().await {
+            Ok(mut conn) => {
+                work::release(&mut conn, item, &self.config.owner, self.clock.now()).await
+            }
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = released {
+            tracing::warn!(
+                item = item.id,
+                "handing back an item failed; its lease will run out: {e}"
+            );
+        }
+    }
+
+    async fn process_one(&self, claimed: Claimed) -> Result<Option<Claimed>, EngineError> {
         let Claimed { item, run } = claimed;
         let run = Run::from_row(run)?;
         if item.kind == WAIT || run.core.status.is_final() {
-            return self.commit_locked(&item, &Result_::Timer, &[]).await;
+            self.commit_locked(&item, &Result_::Timer, &[]).await?;
+            return Ok(None);
         }
         if item.claims > self.config.max_claims && (item.kind == CALL || item.kind == COMPENSATE) {
             // Claimed this often without its result ever being committed: its hosts crash or
@@ -68,20 +119,34 @@ impl Engine {
                     item.claims
                 ),
             ));
-            return self.commit_locked(&item, &park, &[]).await;
+            self.commit_locked(&item, &park, &[]).await?;
+            return Ok(None);
         }
         let def = self
             .definition_of(&run.tenant, &run.definition, run.version)
             .await?;
         let result = self.execute(&item, &run, &def).await?;
-        match self.commit_claimed(&item, run, &def, &result).await? {
-            Committed::Done => Ok(()),
+        let (outcome, run) = self.commit_claimed(&item, run, &def, &result).await?;
+        match outcome {
+            Committed::Done(leased) => {
+                let mut leased = leased.into_iter();
+                let next = leased.next().map(|item| Claimed { item, run });
+                // A transition schedules at most one item due at once; should it ever schedule
+                // more, the rest go back to the queue.
+                for extra in leased {
+                    self.hand_back(&extra).await;
+                }
+                Ok(next)
+            }
             Committed::LeaseLost => {
                 lease_lost(&item);
-                Ok(())
+                Ok(None)
             }
             // The audit went with the first commit.
-            Committed::RunChanged => self.commit_locked(&item, &result, &[]).await,
+            Committed::RunChanged => {
+                self.commit_locked(&item, &result, &[]).await?;
+                Ok(None)
+            }
         }
     }
 
@@ -200,29 +265,32 @@ impl Engine {
     }
 
     /// Commits the attempt against the run as it was claimed, in one statement (shared with
-    /// other attempts finishing at the same time).
+    /// other attempts finishing at the same time). Returns the outcome and the run as written.
     async fn commit_claimed(
         &self,
         item: &WorkItem,
         mut run: Run,
         def: &Definition,
         result: &Result_,
-    ) -> Result<Committed, EngineError> {
+    ) -> Result<(Committed, RunRow), EngineError> {
         let now = self.clock.now();
         let expected_seq = run.next_seq;
         let mut t = Transition::new(def, &mut run, now);
         apply(&mut t, item, result);
         let (events, work) = (t.events, t.work);
         let events = self.record(&mut run, events)?;
-        self.group_commit(StepCommit {
-            item: item.clone(),
-            expected_seq,
-            run: run.to_row()?,
-            events,
-            work,
-            audit: result.calls().to_vec(),
-        })
-        .await
+        let row = run.to_row()?;
+        let outcome = self
+            .group_commit(StepCommit {
+                item: item.clone(),
+                expected_seq,
+                run: row.clone(),
+                events,
+                work,
+                audit: result.calls().to_vec(),
+            })
+            .await?;
+        Ok((outcome, row))
     }
 
     /// Commits an item's result under the run's lock, with the run's current state: for waits

@@ -37,10 +37,11 @@ pub struct StepCommit {
 }
 
 /// How a step commit ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Committed {
-    /// Everything was written.
-    Done,
+    /// Everything was written. The work it scheduled that was due at once is already leased to
+    /// the committing worker (when it asked for that), so it can go on without claiming.
+    Done(Vec<WorkItem>),
     /// Another worker holds the item now (this lease ran out); only the audit was written.
     LeaseLost,
     /// Something else changed the run since the claim (a signal, an operator): nothing but the
@@ -88,25 +89,36 @@ macro_rules! step_commit_sql {
                  join saved s on s.id = t.run_id
              ), queued as (
                  insert into work_items (tenant_id, run_id, kind, step_id, attempt, available_at,
-                     deadline, created_at)
-                 select s.tenant_id, s.id, t.k, t.s, t.a, t.d, t.l, $13
-                 from unnest($18::uuid[], $19::text[], $20::text[], $21::int[],
-                     $22::timestamptz[], $23::timestamptz[]) as t(run_id, k, s, a, d, l)
+                     deadline, created_at, lease_owner, claims)
+                 select s.tenant_id, s.id, t.k, t.s, t.a,
+                     case when t.leased then $24 else t.d end, t.l, $13,
+                     case when t.leased then $12 end, case when t.leased then 1 else 0 end
+                 from (
+                     select u.*, u.d <= $13 and $24::timestamptz is not null as leased
+                     from unnest($18::uuid[], $19::text[], $20::text[], $21::int[],
+                         $22::timestamptz[], $23::timestamptz[]) as u(run_id, k, s, a, d, l)
+                 ) as t
                  join saved s on s.id = t.run_id
+                 returning id, tenant_id, run_id, kind, step_id, attempt, deadline, claims,
+                     lease_owner
              )",
             $($extra,)*
-            " select i.run_id, i.run_id in (select id from run), i.run_id in (select id from saved)
+            " select i.run_id, i.run_id in (select id from run), i.run_id in (select id from saved),
+                  coalesce((select json_agg(q) from queued q
+                            where q.run_id = i.run_id and q.lease_owner is not null), '[]')
               from input i"
         )
     };
 }
 
 /// Commits `batch` (at most one commit per run) as `owner` in one statement; the results are in
-/// the batch's order.
+/// the batch's order. With `lease_until`, work due at once is leased to `owner` until then and
+/// returned with the result, so the worker can go on with it without a claim.
 pub async fn commit(
     conn: &mut PgConnection,
     owner: &str,
     now: DateTime<Utc>,
+    lease_until: Option<DateTime<Utc>>,
     batch: &[StepCommit],
 ) -> Result<Vec<Committed>, StoreError> {
     let mut seen = HashSet::new();
@@ -162,7 +174,7 @@ pub async fn commit(
     let sql = if audit.is_empty() {
         step_commit_sql!("")
     } else {
-        step_commit_sql!(", audited as (", insert_audit!("$24"), ")")
+        step_commit_sql!(", audited as (", insert_audit!("$25"), ")")
     };
     let query = sqlx::query_as(sql)
         .bind(&runs)
@@ -187,19 +199,20 @@ pub async fn commit(
         .bind(&w_steps)
         .bind(&w_attempts)
         .bind(&w_due)
-        .bind(&w_deadlines);
+        .bind(&w_deadlines)
+        .bind(lease_until);
     let query = if audit.is_empty() {
         query
     } else {
         query.bind(rows(&audit)?)
     };
-    let outcomes: HashMap<Uuid, Committed> = query
-        .fetch_all(conn)
-        .await?
+    let rows: Vec<(Uuid, bool, bool, sqlx::types::Json<Vec<WorkItem>>)> =
+        query.fetch_all(conn).await?;
+    let mut outcomes: HashMap<Uuid, Committed> = rows
         .into_iter()
-        .map(|(run, matched, saved): (Uuid, bool, bool)| {
+        .map(|(run, matched, saved, leased)| {
             let outcome = match (matched, saved) {
-                (_, true) => Committed::Done,
+                (_, true) => Committed::Done(leased.0),
                 (true, false) => Committed::LeaseLost,
                 (false, false) => Committed::RunChanged,
             };
@@ -209,7 +222,7 @@ pub async fn commit(
     batch
         .iter()
         .map(|c| {
-            outcomes.get(&c.run.id).copied().ok_or_else(|| {
+            outcomes.remove(&c.run.id).ok_or_else(|| {
                 StoreError::Corrupt(format!("the commit returned nothing for run {}", c.run.id))
             })
         })

@@ -29,7 +29,7 @@ pub struct NewWork {
 }
 
 /// A claimed item.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct WorkItem {
     /// Id.
     pub id: i64,
@@ -48,6 +48,7 @@ pub struct WorkItem {
     /// This worker's claim number (the fencing token).
     pub claims: i32,
     /// Who held it before, when a lease ran out (a crashed or stalled host).
+    #[serde(default)]
     pub previous_owner: Option<String>,
 }
 

@@ -98,7 +98,7 @@ async fn setup(pool: &PgPool) {
 
 async fn commit(pool: &PgPool, batch: &[StepCommit]) -> Result<Vec<Committed>, StoreError> {
     let mut conn = pool.acquire().await.unwrap();
-    step_commit::commit(&mut conn, OWNER, now(), batch).await
+    step_commit::commit(&mut conn, OWNER, now(), None, batch).await
 }
 
 async fn state(pool: &PgPool, run: Uuid) -> (String, usize, Vec<String>) {
@@ -129,7 +129,11 @@ async fn each_commit_of_a_batch_applies_only_where_its_run_and_claim_are_unchang
         .unwrap();
     assert_eq!(
         outcomes,
-        [Committed::Done, Committed::RunChanged, Committed::LeaseLost]
+        [
+            Committed::Done(vec![]),
+            Committed::RunChanged,
+            Committed::LeaseLost
+        ]
     );
     assert_eq!(
         state(&pool, ok.run.id).await,
@@ -164,7 +168,7 @@ async fn a_batch_is_written_whole_or_not_at_all(pool: PgPool) {
     );
     assert_eq!(
         commit(&pool, std::slice::from_ref(&ok)).await.unwrap(),
-        [Committed::Done]
+        [Committed::Done(vec![])]
     );
 }
 
@@ -176,4 +180,58 @@ async fn two_commits_of_one_run_in_a_batch_are_refused(pool: PgPool) {
         Err(StoreError::Conflict(m)) => assert!(m.contains("two results"), "{m}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[sqlx::test(migrator = "weft_store::MIGRATOR")]
+async fn work_due_at_once_can_be_leased_to_the_committing_worker(pool: PgPool) {
+    setup(&pool).await;
+    let mut next_now = claimed_run(&pool, "now").await;
+    let mut next_later = claimed_run(&pool, "later").await;
+    next_now.work = vec![call("s1")];
+    next_later.work = vec![NewWork {
+        available_at: now() + chrono::Duration::minutes(5),
+        ..call("s1")
+    }];
+    let until = now() + chrono::Duration::minutes(1);
+    let mut conn = pool.acquire().await.unwrap();
+    let outcomes = step_commit::commit(
+        &mut conn,
+        OWNER,
+        now(),
+        Some(until),
+        &[next_now.clone(), next_later.clone()],
+    )
+    .await
+    .unwrap();
+    let leased = match &outcomes[..] {
+        [Committed::Done(leased), Committed::Done(none)] => {
+            assert!(none.is_empty(), "work due later is not leased: {none:?}");
+            leased.clone()
+        }
+        other => panic!("{other:?}"),
+    };
+    match &leased[..] {
+        [item] => {
+            assert_eq!(
+                (item.run_id, item.step_id.as_str(), item.claims),
+                (next_now.run.id, "s1", 1)
+            );
+            assert_eq!(item.previous_owner, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Leased: no other worker can claim it before the lease ends, and then it can.
+    let other = work::claim(&mut conn, "worker-b", now(), Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    assert!(other.is_empty(), "{other:?}");
+    let later = until + chrono::Duration::seconds(1);
+    let taken = work::claim(&mut conn, "worker-b", later, Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(
+        (taken[0].item.id, taken[0].item.previous_owner.as_deref()),
+        (leased[0].id, Some(OWNER))
+    );
 }
