@@ -1,17 +1,16 @@
 //! The engine's operations: tenants, plugins, definitions, starting runs, signals, and the
 //! operator's actions on dead letters. Each is one transaction.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
-use weft_definition::{Catalog, Definition};
+use weft_definition::Definition;
 use weft_runtime::{Limits, LoadedPlugin, Runtime};
-use weft_store::{definitions, history, plugins, runs, settings, tenants, work};
+use weft_store::{history, plugins, runs, settings, tenants, work};
 
 use crate::clock::Clock;
 use crate::error::EngineError;
@@ -66,24 +65,13 @@ pub struct Engine {
     pub(crate) runtime: Arc<Runtime>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: EngineConfig,
-    definitions: Mutex<HashMap<(String, String, i32), Arc<Definition>>>,
+    pub(crate) definitions: Mutex<HashMap<(String, String, i32), Arc<Definition>>>,
     pub(crate) grants: GrantsCache,
     pub(crate) commits: CommitQueue,
     /// Items this engine holds leases on (the heartbeat extends them).
     pub(crate) held: Mutex<HashSet<i64>>,
     /// Set when the worker loop stops: no more work is taken on.
     stopping: AtomicBool,
-}
-
-/// What applying a definition did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
-    /// Definition name.
-    pub name: String,
-    /// Its version.
-    pub version: i32,
-    /// Whether this text made a new version (false: the same text was applied before).
-    pub created: bool,
 }
 
 /// What starting a run did.
@@ -93,28 +81,6 @@ pub struct Started {
     pub run_id: Uuid,
     /// False when a run with this business key existed already (and is returned instead).
     pub created: bool,
-}
-
-struct PinnedCatalog(BTreeMap<String, weft_runtime::Manifest>);
-
-impl Catalog for PinnedCatalog {
-    fn operation(&self, plugin: &str, operation: &str) -> Result<Option<String>, String> {
-        let manifest = self
-            .0
-            .get(plugin)
-            .ok_or_else(|| format!("plugin `{plugin}` is not pinned for this tenant"))?;
-        let op = manifest
-            .operations
-            .iter()
-            .find(|o| o.name == operation)
-            .ok_or_else(|| {
-                format!(
-                    "plugin `{plugin}@{}` has no operation `{operation}`",
-                    manifest.version
-                )
-            })?;
-        Ok(op.compensated_by.clone())
-    }
 }
 
 impl Engine {
@@ -234,84 +200,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Validates a definition against the tenant's pinned plugins and stores it: the same text
-    /// again is a no-op, a changed text a new version.
-    pub async fn apply_definition(
-        &self,
-        tenant: &str,
-        source: &str,
-    ) -> Result<Applied, EngineError> {
-        let mut tx = self.pool.begin().await?;
-        self.require_tenant(&mut tx, tenant).await?;
-        let catalog = PinnedCatalog(plugins::pinned_manifests(&mut tx, tenant).await?);
-        let definition =
-            weft_definition::compile(source, &catalog).map_err(EngineError::InvalidDefinition)?;
-        let hash = hex::encode(Sha256::digest(source.as_bytes()));
-        let compiled = serde_json::to_value(&definition)
-            .map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
-        let (version, created) = definitions::apply(
-            &mut tx,
-            tenant,
-            &definition.name,
-            source,
-            &hash,
-            &compiled,
-            self.clock.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Applied {
-            name: definition.name,
-            version,
-            created,
-        })
-    }
-
-    /// A definition version, from the cache or read on `conn` (inside the caller's transaction,
-    /// so a worker holding one does not wait for a second connection).
-    pub(crate) async fn definition(
-        &self,
-        conn: &mut sqlx::PgConnection,
-        tenant: &str,
-        name: &str,
-        version: i32,
-    ) -> Result<Arc<Definition>, EngineError> {
-        if let Some(d) = self.cached_definition(tenant, name, version) {
-            return Ok(d);
-        }
-        let row = definitions::get(conn, tenant, name, version).await?;
-        let d: Arc<Definition> = Arc::new(
-            serde_json::from_value(row.compiled)
-                .map_err(|e| weft_store::StoreError::Corrupt(e.to_string()))?,
-        );
-        if let Ok(mut m) = self.definitions.lock() {
-            m.insert((tenant.to_owned(), name.to_owned(), version), d.clone());
-        }
-        Ok(d)
-    }
-
-    /// A definition version, from the cache or read on a pooled connection.
-    pub(crate) async fn definition_of(
-        &self,
-        tenant: &str,
-        name: &str,
-        version: i32,
-    ) -> Result<Arc<Definition>, EngineError> {
-        if let Some(d) = self.cached_definition(tenant, name, version) {
-            return Ok(d);
-        }
-        let mut conn = self.pool.acquire().await?;
-        self.definition(&mut conn, tenant, name, version).await
-    }
-
-    fn cached_definition(&self, tenant: &str, name: &str, version: i32) -> Option<Arc<Definition>> {
-        let key = (tenant.to_owned(), name.to_owned(), version);
-        self.definitions
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&key).cloned())
-    }
-
     /// Appends events, saves the run and schedules work, inside `tx`. `wake` notifies idle
     /// workers at commit; workers themselves do not (they claim again as soon as they finish,
     /// and a `NOTIFY` per step would serialize commits on its global lock).
@@ -395,23 +283,4 @@ impl Engine {
         let bytes = plugins::bytes(&mut conn, tenant, sha256).await?;
         Ok(self.runtime.load(&bytes).await?)
     }
-}
-
-/// Plugin names a definition calls (steps and compensations).
-pub(crate) fn plugin_names(def: &Definition) -> Vec<String> {
-    let mut names: Vec<String> = def
-        .steps
-        .iter()
-        .filter_map(|s| match &s.kind {
-            weft_definition::StepKind::Call(c) => Some(
-                std::iter::once(c.plugin.clone())
-                    .chain(c.compensate.as_ref().map(|o| o.plugin.clone())),
-            ),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    names.sort();
-    names.dedup();
-    names
 }

@@ -8,9 +8,11 @@
 
 mod clock;
 mod decide;
+mod definitions;
 mod engine;
 mod error;
 mod events;
+mod executed;
 mod grants;
 mod group_commit;
 mod operator;
@@ -21,7 +23,8 @@ mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use decide::backoff;
-pub use engine::{Applied, Engine, EngineConfig, Started};
+pub use definitions::Applied;
+pub use engine::{Engine, EngineConfig, Started};
 pub use error::EngineError;
 pub use events::Event;
 pub use operator::OperatorAction;

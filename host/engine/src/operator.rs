@@ -7,7 +7,8 @@ use uuid::Uuid;
 use weft_store::{plugins, runs, signals, work};
 
 use crate::decide::{Transition, WAIT};
-use crate::engine::{Engine, plugin_names};
+use crate::definitions::plugin_names;
+use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::events::Event;
 use crate::start::storable;

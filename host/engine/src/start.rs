@@ -7,7 +7,8 @@ use weft_definition::{Scope, resolve_reference};
 use weft_store::{definitions, plugins, runs};
 
 use crate::decide::Transition;
-use crate::engine::{Engine, Started, plugin_names};
+use crate::definitions::plugin_names;
+use crate::engine::{Engine, Started};
 use crate::error::EngineError;
 use crate::events::Event;
 use crate::state::{Run, RunCore};

@@ -6,48 +6,22 @@
 //! changed the run meanwhile (a signal, an operator), it commits again under the run's lock with
 //! the run's current state. Waits always decide under the lock (they consume signals).
 
-use chrono::{DateTime, Utc};
 use weft_definition::{Definition, Scope, StepKind, resolve};
-use weft_runtime::{AttemptReport, AttemptRequest, AuditRecord, Outcome, StepContext};
+use weft_runtime::{AttemptRequest, AuditRecord, StepContext};
 use weft_store::runs::RunRow;
 use weft_store::step_commit::{Committed, StepCommit};
 use weft_store::work::{self, Claimed, WorkItem};
 use weft_store::{PgAudit, runs, signals};
 
-use crate::decide::{CALL, COMPENSATE, Failure, SLEEP, Transition, WAIT};
+use crate::decide::{CALL, COMPENSATE, Transition, WAIT};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::events::Event;
+use crate::executed::{Executed, apply, failure, note_lease_loss};
 use crate::state::Run;
 
 /// A wait without a deadline parks its item this far ahead; a signal makes it due at once.
 const FOREVER: chrono::Duration = chrono::Duration::days(365 * 100);
-
-/// What executing an item produced, before it is committed.
-enum Result_ {
-    /// An attempt of a call or compensation ran.
-    Attempt {
-        report: Box<AttemptReport>,
-        started_at: DateTime<Utc>,
-    },
-    /// The call could not be attempted (input reference missing): a permanent failure.
-    NotAttempted(Failure),
-    /// The item cannot go on without an operator (its plugin does not load, or it was claimed
-    /// too often without finishing): the run parks.
-    Park(Failure),
-    /// Sleep and wait items decide inside the commit transaction.
-    Timer,
-}
-
-impl Result_ {
-    /// The outbound calls the attempt made.
-    fn calls(&self) -> &[AuditRecord] {
-        match self {
-            Self::Attempt { report, .. } => &report.calls,
-            _ => &[],
-        }
-    }
-}
 
 impl Engine {
     /// Executes a claimed item and commits what it led to, then goes on with the work that
@@ -104,13 +78,13 @@ impl Engine {
         let Claimed { item, run } = claimed;
         let run = Run::from_row(run)?;
         if item.kind == WAIT || run.core.status.is_final() {
-            self.commit_locked(&item, &Result_::Timer, &[]).await?;
+            self.commit_locked(&item, &Executed::Timer, &[]).await?;
             return Ok(None);
         }
         if item.claims > self.config.max_claims && (item.kind == CALL || item.kind == COMPENSATE) {
             // Claimed this often without its result ever being committed: its hosts crash or
             // stall on it, or the database refuses its result. Stop retrying it blindly.
-            let park = Result_::Park(failure(
+            let park = Executed::Park(failure(
                 "claims-exhausted",
                 format!(
                     "the item was claimed {} times without its result being committed (its \
@@ -155,9 +129,9 @@ impl Engine {
         item: &WorkItem,
         run: &Run,
         def: &Definition,
-    ) -> Result<Result_, EngineError> {
+    ) -> Result<Executed, EngineError> {
         if item.kind != CALL && item.kind != COMPENSATE {
-            return Ok(Result_::Timer);
+            return Ok(Executed::Timer);
         }
         let Some(StepKind::Call(call)) = def
             .steps
@@ -165,7 +139,7 @@ impl Engine {
             .find(|s| s.id == item.step_id)
             .map(|s| &s.kind)
         else {
-            return Ok(Result_::NotAttempted(failure(
+            return Ok(Executed::NotAttempted(failure(
                 "invalid-input",
                 format!(
                     "definition {} v{} has no call step `{}`",
@@ -184,7 +158,7 @@ impl Engine {
         let input = match resolved {
             Ok(v) => v,
             Err(e) => {
-                return Ok(Result_::NotAttempted(failure(
+                return Ok(Executed::NotAttempted(failure(
                     "invalid-input",
                     e.to_string(),
                 )));
@@ -192,7 +166,7 @@ impl Engine {
         };
         let (plugin_name, operation, input) = if item.kind == COMPENSATE {
             let Some(op) = &call.compensate else {
-                return Ok(Result_::NotAttempted(failure(
+                return Ok(Executed::NotAttempted(failure(
                     "invalid-input",
                     "no compensation".into(),
                 )));
@@ -212,7 +186,7 @@ impl Engine {
             (call.plugin.clone(), call.operation.clone(), input)
         };
         let Some(sha) = run.core.plugins.get(&plugin_name) else {
-            return Ok(Result_::Park(failure(
+            return Ok(Executed::Park(failure(
                 "plugin-unavailable",
                 format!(
                     "plugin `{plugin_name}` was not pinned when the run started; pin it and retry"
@@ -222,7 +196,7 @@ impl Engine {
         let plugin = match self.plugin(&run.tenant, sha).await {
             Ok(p) => p,
             Err(e) => {
-                return Ok(Result_::Park(failure("plugin-unavailable", e.to_string())));
+                return Ok(Executed::Park(failure("plugin-unavailable", e.to_string())));
             }
         };
         let grants = self
@@ -258,7 +232,7 @@ impl Engine {
         };
         let started_at = self.clock.now();
         let report = self.runtime.invoke(&plugin, request).await;
-        Ok(Result_::Attempt {
+        Ok(Executed::Attempt {
             report: Box::new(report),
             started_at,
         })
@@ -271,7 +245,7 @@ impl Engine {
         item: &WorkItem,
         mut run: Run,
         def: &Definition,
-        result: &Result_,
+        result: &Executed,
     ) -> Result<(Committed, RunRow), EngineError> {
         let now = self.clock.now();
         let expected_seq = run.next_seq;
@@ -300,7 +274,7 @@ impl Engine {
     async fn commit_locked(
         &self,
         item: &WorkItem,
-        result: &Result_,
+        result: &Executed,
         audit: &[AuditRecord],
     ) -> Result<(), EngineError> {
         let mut tx = self.pool.begin().await?;
@@ -390,76 +364,4 @@ impl Engine {
 /// ours harmless.
 fn lease_lost(item: &WorkItem) {
     tracing::warn!(item = item.id, run = %item.run_id, step = %item.step_id, "lease lost; result dropped");
-}
-
-/// Folds an executed item's result into the run's transition.
-fn apply(t: &mut Transition<'_>, item: &WorkItem, result: &Result_) {
-    note_lease_loss(t, item);
-    let compensating = item.kind == COMPENSATE;
-    match result {
-        Result_::Timer if item.kind == SLEEP => {
-            t.emit(Event::TimerFired {
-                step: item.step_id.clone(),
-            });
-            t.step_succeeded(&item.step_id, item.attempt, serde_json::Value::Null);
-        }
-        Result_::Timer => {}
-        Result_::Park(f) if compensating => t.park_compensation(&item.step_id, f.clone()),
-        Result_::Park(f) => t.park(&item.step_id, f.clone()),
-        Result_::NotAttempted(f) if compensating => {
-            t.compensation_failed(&item.step_id, item.attempt, f.clone())
-        }
-        Result_::NotAttempted(f) => t.step_failed(&item.step_id, item.attempt, f.clone()),
-        Result_::Attempt { report, started_at } => {
-            t.emit(Event::AttemptStarted {
-                step: item.step_id.clone(),
-                attempt: item.attempt,
-                started_at: *started_at,
-            });
-            match &report.outcome {
-                Outcome::Ok { output } => {
-                    if compensating {
-                        t.compensation_succeeded(&item.step_id, item.attempt);
-                    } else {
-                        let value = serde_json::from_str(output).unwrap_or(serde_json::Value::Null);
-                        t.step_succeeded(&item.step_id, item.attempt, value);
-                    }
-                }
-                other => {
-                    let retry_after = match other {
-                        Outcome::PluginRetryable { retry_after, .. } => *retry_after,
-                        _ => None,
-                    };
-                    let f = Failure {
-                        class: other.class().as_str().to_owned(),
-                        message: other.describe(),
-                        retry_after,
-                    };
-                    if compensating {
-                        t.compensation_failed(&item.step_id, item.attempt, f);
-                    } else {
-                        t.step_failed(&item.step_id, item.attempt, f);
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn note_lease_loss(t: &mut Transition<'_>, item: &WorkItem) {
-    if let Some(owner) = &item.previous_owner {
-        t.emit(Event::LeaseExpired {
-            step: item.step_id.clone(),
-            attempt: item.attempt,
-            owner: owner.clone(),
-        });
-    }
-}
-
-fn failure(class: &str, message: String) -> Failure {
-    Failure {
-        class: class.to_owned(),
-        message,
-        retry_after: None,
-    }
 }

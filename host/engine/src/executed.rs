@@ -1,0 +1,107 @@
+//! What executing a work item produced, and how it folds into the run's transition: the same
+//! for the one-statement commit and the commit under the run's lock.
+
+use chrono::{DateTime, Utc};
+use weft_runtime::{AttemptReport, AuditRecord, Outcome};
+use weft_store::work::WorkItem;
+
+use crate::decide::{COMPENSATE, Failure, SLEEP, Transition};
+use crate::events::Event;
+
+/// What executing an item produced, before it is committed.
+pub(crate) enum Executed {
+    /// An attempt of a call or compensation ran.
+    Attempt {
+        report: Box<AttemptReport>,
+        started_at: DateTime<Utc>,
+    },
+    /// The call could not be attempted (input reference missing): a permanent failure.
+    NotAttempted(Failure),
+    /// The item cannot go on without an operator (its plugin does not load, or it was claimed
+    /// too often without finishing): the run parks.
+    Park(Failure),
+    /// Sleep and wait items decide inside the commit transaction.
+    Timer,
+}
+
+impl Executed {
+    /// The outbound calls the attempt made.
+    pub(crate) fn calls(&self) -> &[AuditRecord] {
+        match self {
+            Self::Attempt { report, .. } => &report.calls,
+            _ => &[],
+        }
+    }
+}
+
+/// Folds an executed item's result into the run's transition.
+pub(crate) fn apply(t: &mut Transition<'_>, item: &WorkItem, result: &Executed) {
+    note_lease_loss(t, item);
+    let compensating = item.kind == COMPENSATE;
+    match result {
+        Executed::Timer if item.kind == SLEEP => {
+            t.emit(Event::TimerFired {
+                step: item.step_id.clone(),
+            });
+            t.step_succeeded(&item.step_id, item.attempt, serde_json::Value::Null);
+        }
+        Executed::Timer => {}
+        Executed::Park(f) if compensating => t.park_compensation(&item.step_id, f.clone()),
+        Executed::Park(f) => t.park(&item.step_id, f.clone()),
+        Executed::NotAttempted(f) if compensating => {
+            t.compensation_failed(&item.step_id, item.attempt, f.clone())
+        }
+        Executed::NotAttempted(f) => t.step_failed(&item.step_id, item.attempt, f.clone()),
+        Executed::Attempt { report, started_at } => {
+            t.emit(Event::AttemptStarted {
+                step: item.step_id.clone(),
+                attempt: item.attempt,
+                started_at: *started_at,
+            });
+            match &report.outcome {
+                Outcome::Ok { output } => {
+                    if compensating {
+                        t.compensation_succeeded(&item.step_id, item.attempt);
+                    } else {
+                        let value = serde_json::from_str(output).unwrap_or(serde_json::Value::Null);
+                        t.step_succeeded(&item.step_id, item.attempt, value);
+                    }
+                }
+                other => {
+                    let retry_after = match other {
+                        Outcome::PluginRetryable { retry_after, .. } => *retry_after,
+                        _ => None,
+                    };
+                    let f = Failure {
+                        class: other.class().as_str().to_owned(),
+                        message: other.describe(),
+                        retry_after,
+                    };
+                    if compensating {
+                        t.compensation_failed(&item.step_id, item.attempt, f);
+                    } else {
+                        t.step_failed(&item.step_id, item.attempt, f);
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn note_lease_loss(t: &mut Transition<'_>, item: &WorkItem) {
+    if let Some(owner) = &item.previous_owner {
+        t.emit(Event::LeaseExpired {
+            step: item.step_id.clone(),
+            attempt: item.attempt,
+            owner: owner.clone(),
+        });
+    }
+}
+
+pub(crate) fn failure(class: &str, message: String) -> Failure {
+    Failure {
+        class: class.to_owned(),
+        message,
+        retry_after: None,
+    }
+}
