@@ -2,9 +2,11 @@
 //! next work in one transaction fenced by the claim. A host that dies mid-step loses its lease;
 //! another host takes the item over and runs the attempt again with the same idempotency key.
 //!
-//! An attempt commits in one statement against the run as it was claimed; if something else
-//! changed the run meanwhile (a signal, an operator), it commits again under the run's lock with
-//! the run's current state. Waits always decide under the lock (they consume signals).
+//! An attempt commits in one statement against the run as it was claimed (together with other
+//! attempts finishing at the same time: see `group_commit`); if something else changed the run
+//! meanwhile (a signal, an operator), it commits again under the run's lock with the run's
+//! current state. Waits always decide under the lock (they consume signals). Work the commit made
+//! due at once comes back leased to this worker, which goes on with it without claiming.
 
 use weft_definition::{Definition, Scope, StepKind, resolve};
 use weft_runtime::{AttemptRequest, AuditRecord, StepContext};
