@@ -16,6 +16,19 @@ use chrono::{TimeZone, Utc};
 use weft_engine::{Engine, EngineConfig, Event, ManualClock, RunStatus};
 use weft_test_support::{LedgerServer, TENANT, prepare_tenant};
 
+/// Two ledger steps; the ledger's `create` is compensated by `cancel`.
+pub const TWO_STEPS: &str = r#"
+name: two
+key: ${input.order}
+steps:
+  - id: a
+    call: ledger.create
+    input: { data: "a" }
+  - id: b
+    call: ledger.create
+    input: { data: "b" }
+"#;
+
 /// An engine on `pool` with a manual clock, tenant `acme` set up, and a ledger server.
 pub async fn setup(pool: sqlx::PgPool) -> (Engine, Arc<ManualClock>, LedgerServer) {
     let clock = Arc::new(ManualClock::new(

@@ -5,19 +5,7 @@ use serde_json::json;
 use weft_engine::{EngineError, Event, OperatorAction, Phase, RunStatus};
 use weft_test_support::{TENANT, set_ledger_config};
 
-use crate::{events, setup, start, status};
-
-const TWO_STEPS: &str = r#"
-name: two
-key: ${input.order}
-steps:
-  - id: a
-    call: ledger.create
-    input: { data: "a" }
-  - id: b
-    call: ledger.create
-    input: { data: "b" }
-"#;
+use crate::{TWO_STEPS, events, setup, start, status};
 
 #[sqlx::test(migrator = "weft_store::MIGRATOR")]
 async fn a_failing_compensation_parks_the_run_and_a_retry_after_the_fix_completes_it(

@@ -5,10 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use weft_engine::{EngineConfig, Event, OperatorAction, Phase, RunStatus};
+use tokio::task::JoinHandle;
+use weft_engine::{
+    Engine, EngineConfig, EngineError, Event, ManualClock, OperatorAction, Phase, RunStatus,
+};
 use weft_test_support::TENANT;
 
-use crate::{events, setup, start, status};
+use crate::{TWO_STEPS, events, setup, start, status};
 
 const ORDER_THEN_WAIT: &str = r#"
 name: order-then-wait
@@ -21,17 +24,28 @@ steps:
     wait: { signal: shipped, timeout: 1h }
 "#;
 
-const TWO_STEPS: &str = r#"
-name: two
-key: ${input.order}
-steps:
-  - id: a
-    call: ledger.create
-    input: { data: "a" }
-  - id: b
-    call: ledger.create
-    input: { data: "b" }
-"#;
+/// Longer than a claim's lease: a host stalled this long has lost its items.
+fn past_the_lease() -> Duration {
+    EngineConfig::default().lease + Duration::from_secs(1)
+}
+
+/// A second engine (another host) on the same database and clock.
+fn another_engine(engine: &Engine, clock: &Arc<ManualClock>, max_claims: i32) -> Arc<Engine> {
+    Arc::new(weft_test_support::engine(
+        engine.pool().clone(),
+        clock.clone(),
+        EngineConfig {
+            max_claims,
+            ..EngineConfig::default()
+        },
+    ))
+}
+
+/// Runs `engine` until idle on a task of its own, so the test can act while a step is in flight.
+fn in_background(engine: &Arc<Engine>) -> JoinHandle<Result<usize, EngineError>> {
+    let engine = engine.clone();
+    tokio::spawn(async move { engine.run_until_idle().await })
+}
 
 fn completions(events: &[Event], step: &str) -> usize {
     events
@@ -48,10 +62,7 @@ async fn a_signal_arriving_while_a_step_runs_is_kept_and_the_step_completes_once
     let engine = Arc::new(engine);
     let run = start(&engine, ORDER_THEN_WAIT, json!({"order": "SO1"})).await;
     ledger.hold();
-    let worker = tokio::spawn({
-        let engine = engine.clone();
-        async move { engine.run_until_idle().await }
-    });
+    let worker = in_background(&engine);
     // The step is in flight (claimed, its plugin waiting on the ledger) when the signal lands.
     ledger.until_held(1).await;
     engine
@@ -79,24 +90,14 @@ async fn a_worker_whose_lease_ran_out_cannot_commit_over_the_worker_that_took_ov
 ) {
     let (engine, clock, ledger) = setup(pool).await;
     let engine = Arc::new(engine);
-    let other = Arc::new(weft_test_support::engine(
-        engine.pool().clone(),
-        clock.clone(),
-        EngineConfig::default(),
-    ));
+    let other = another_engine(&engine, &clock, EngineConfig::default().max_claims);
     let run = start(&engine, ORDER_THEN_WAIT, json!({"order": "SO2"})).await;
     ledger.hold();
-    let stalled = tokio::spawn({
-        let engine = engine.clone();
-        async move { engine.run_until_idle().await }
-    });
+    let stalled = in_background(&engine);
     ledger.until_held(1).await;
     // The first worker stalls past its lease; the second takes the item over.
-    clock.advance(EngineConfig::default().lease + Duration::from_secs(1));
-    let takeover = tokio::spawn({
-        let other = other.clone();
-        async move { other.run_until_idle().await }
-    });
+    clock.advance(past_the_lease());
+    let takeover = in_background(&other);
     ledger.until_held(2).await;
     ledger.release();
     stalled.await.unwrap().unwrap();
@@ -129,23 +130,13 @@ async fn a_step_claimed_too_often_without_finishing_parks_its_run_for_an_operato
 ) {
     let (engine, clock, ledger) = setup(pool).await;
     let engine = Arc::new(engine);
-    let strict = Arc::new(weft_test_support::engine(
-        engine.pool().clone(),
-        clock.clone(),
-        EngineConfig {
-            max_claims: 1,
-            ..EngineConfig::default()
-        },
-    ));
+    let strict = another_engine(&engine, &clock, 1);
     let run = start(&engine, ORDER_THEN_WAIT, json!({"order": "SO3"})).await;
     ledger.hold();
-    let stalled = tokio::spawn({
-        let engine = engine.clone();
-        async move { engine.run_until_idle().await }
-    });
+    let stalled = in_background(&engine);
     ledger.until_held(1).await;
     // Its first host stalls past the lease; the second claim is one too many.
-    clock.advance(EngineConfig::default().lease + Duration::from_secs(1));
+    clock.advance(past_the_lease());
     strict.run_until_idle().await.unwrap();
     assert_eq!(status(&engine, run).await, RunStatus::Parked);
     let reason = engine.run(TENANT, run).await.unwrap().core.reason.unwrap();
@@ -177,25 +168,15 @@ async fn a_step_claimed_too_often_without_finishing_parks_its_run_for_an_operato
 async fn a_compensation_claimed_too_often_parks_in_the_compensation_phase(pool: sqlx::PgPool) {
     let (engine, clock, ledger) = setup(pool).await;
     let engine = Arc::new(engine);
-    let strict = weft_test_support::engine(
-        engine.pool().clone(),
-        clock.clone(),
-        EngineConfig {
-            max_claims: 1,
-            ..EngineConfig::default()
-        },
-    );
+    let strict = another_engine(&engine, &clock, 1);
     // Step b is refused, so a is compensated; the host cancelling a stalls past its lease.
     weft_test_support::set_ledger_config(&engine, &ledger, &[("refuse", "b")]).await;
     let run = start(&engine, TWO_STEPS, json!({"order": "SO5"})).await;
     // Creating a passes (b is refused before any request); cancelling a is held.
     ledger.hold_after(1);
-    let stalled = tokio::spawn({
-        let engine = engine.clone();
-        async move { engine.run_until_idle().await }
-    });
+    let stalled = in_background(&engine);
     ledger.until_held(1).await;
-    clock.advance(EngineConfig::default().lease + Duration::from_secs(1));
+    clock.advance(past_the_lease());
     strict.run_until_idle().await.unwrap();
     ledger.release();
     stalled.await.unwrap().unwrap();
