@@ -86,7 +86,11 @@ impl Engine {
         let outcomes = match self.write_commits(&commits).await {
             Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
             // One commit the database refuses must not fail the others: write them one by one.
-            Err(_) if commits.len() > 1 => {
+            Err(e) if commits.len() > 1 => {
+                tracing::warn!(
+                    commits = commits.len(),
+                    "a commit batch failed, writing its commits one by one: {e}"
+                );
                 let mut outcomes = Vec::with_capacity(commits.len());
                 for commit in &commits {
                     let one = self.write_commits(std::slice::from_ref(commit)).await;
