@@ -23,6 +23,21 @@ pub(crate) const SLEEP: &str = "sleep";
 /// Classes that retrying cannot fix, whatever the policy says.
 const NEVER_RETRIED: &[&str] = &["plugin-permanent", "invalid-input"];
 
+/// The longest a remote may ask a run to wait before its next attempt (`Retry-After`). Longer
+/// is not a retry but an outage or a hostile answer: the run parks for an operator instead of
+/// sitting `running` with an attempt due in years.
+pub const RETRY_AFTER_CEILING: Duration = Duration::from_secs(24 * 3600);
+
+/// What the policy says about a failed attempt.
+enum Retry {
+    /// Attempt again at this time.
+    At(DateTime<Utc>),
+    /// The failure is final.
+    No,
+    /// Retrying would mean waiting past what the engine accepts: park, saying why.
+    Park(String),
+}
+
 /// A failed attempt, as the engine sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -114,44 +129,61 @@ impl<'a> Transition<'a> {
                     continue;
                 }
             }
-            let now = self.now;
-            match &step.kind {
-                StepKind::Call(_) => {
-                    self.emit(Event::StepScheduled {
-                        step: step.id.clone(),
-                        attempt: 1,
-                        due_at: now,
-                    });
-                    self.schedule(CALL, &step.id, 1, now);
-                }
-                StepKind::Sleep { duration } => {
-                    let due = now + to_chrono(*duration);
-                    self.emit(Event::StepScheduled {
-                        step: step.id.clone(),
-                        attempt: 1,
-                        due_at: due,
-                    });
-                    self.schedule(SLEEP, &step.id, 1, due);
-                }
-                StepKind::Wait { signal, timeout } => {
-                    let deadline = timeout.map(|t| now + to_chrono(t));
-                    self.emit(Event::StepScheduled {
-                        step: step.id.clone(),
-                        attempt: 1,
-                        due_at: now,
-                    });
-                    self.emit(Event::WaitStarted {
-                        step: step.id.clone(),
-                        signal: signal.clone(),
-                        deadline,
-                    });
-                    // Due now: a signal may have arrived before the run got here.
-                    self.schedule_until(WAIT, &step.id, 1, now, deadline);
-                }
-            }
+            self.begin(step);
             return;
         }
         self.emit(Event::RunCompleted);
+    }
+
+    /// Schedules `step`'s first attempt: a call now, a sleep's timer, a wait for its signal.
+    fn begin(&mut self, step: &Step) {
+        let now = self.now;
+        match &step.kind {
+            StepKind::Call(_) => {
+                self.emit(Event::StepScheduled {
+                    step: step.id.clone(),
+                    attempt: 1,
+                    due_at: now,
+                });
+                self.schedule(CALL, &step.id, 1, now);
+            }
+            StepKind::Sleep { duration } => {
+                let Some(due) = later(now, *duration) else {
+                    self.park(&step.id, out_of_range("sleep", *duration));
+                    return;
+                };
+                self.emit(Event::StepScheduled {
+                    step: step.id.clone(),
+                    attempt: 1,
+                    due_at: due,
+                });
+                self.schedule(SLEEP, &step.id, 1, due);
+            }
+            StepKind::Wait { signal, timeout } => {
+                let deadline = match timeout {
+                    None => None,
+                    Some(t) => match later(now, *t) {
+                        Some(d) => Some(d),
+                        None => {
+                            self.park(&step.id, out_of_range("wait timeout", *t));
+                            return;
+                        }
+                    },
+                };
+                self.emit(Event::StepScheduled {
+                    step: step.id.clone(),
+                    attempt: 1,
+                    due_at: now,
+                });
+                self.emit(Event::WaitStarted {
+                    step: step.id.clone(),
+                    signal: signal.clone(),
+                    deadline,
+                });
+                // Due now: a signal may have arrived before the run got here.
+                self.schedule_until(WAIT, &step.id, 1, now, deadline);
+            }
+        }
     }
 
     /// A forward step produced `output`.
@@ -166,8 +198,19 @@ impl<'a> Transition<'a> {
 
     /// A forward step's attempt failed: retry per its policy, or compensate.
     pub fn step_failed(&mut self, step: &str, attempt: i32, failure: Failure) {
-        if self.record_failure_and_retry(CALL, step, attempt, &failure) {
-            return;
+        match self.record_failure_and_retry(CALL, step, attempt, &failure) {
+            Some(Retried::Yes) => return,
+            Some(Retried::Park(why)) => {
+                self.park(
+                    step,
+                    Failure {
+                        message: why,
+                        ..failure
+                    },
+                );
+                return;
+            }
+            None => {}
         }
         self.start_compensation(Reason {
             step: step.to_owned(),
@@ -179,22 +222,24 @@ impl<'a> Transition<'a> {
     }
 
     /// Records a failed attempt and schedules the next one of `kind` if the step's policy
-    /// allows; returns whether it did.
+    /// allows; `None` when the failure is final.
     fn record_failure_and_retry(
         &mut self,
         kind: &str,
         step: &str,
         attempt: i32,
         failure: &Failure,
-    ) -> bool {
+    ) -> Option<Retried> {
         self.emit(Event::AttemptFailed {
             step: step.to_owned(),
             attempt,
             class: failure.class.clone(),
             message: failure.message.clone(),
         });
-        let Some(due) = self.retry_due(step, attempt, failure) else {
-            return false;
+        let due = match self.retry_due(step, attempt, failure) {
+            Retry::At(due) => due,
+            Retry::No => return None,
+            Retry::Park(why) => return Some(Retried::Park(why)),
         };
         let next = attempt + 1;
         self.emit(Event::RetryScheduled {
@@ -203,23 +248,40 @@ impl<'a> Transition<'a> {
             due_at: due,
         });
         self.schedule(kind, step, next, due);
-        true
+        Some(Retried::Yes)
     }
 
-    /// When the next attempt is due, or `None` when the failure is final.
-    fn retry_due(&self, step: &str, attempt: i32, failure: &Failure) -> Option<DateTime<Utc>> {
+    /// When the next attempt is due, if ever.
+    fn retry_due(&self, step: &str, attempt: i32, failure: &Failure) -> Retry {
         let policy = match self.step(step).map(|s| &s.kind) {
             Some(StepKind::Call(call)) => &call.retry,
-            _ => return None,
+            _ => return Retry::No,
         };
         let retryable = !NEVER_RETRIED.contains(&failure.class.as_str())
             && !policy.non_retryable.iter().any(|c| c == &failure.class);
         if !retryable || attempt >= i32::try_from(policy.max_attempts).unwrap_or(i32::MAX) {
-            return None;
+            return Retry::No;
+        }
+        let asked = failure.retry_after.unwrap_or_default();
+        if asked > RETRY_AFTER_CEILING {
+            return Retry::Park(format!(
+                "{}; the remote asked to wait {} s before the next attempt, more than the \
+                 engine's ceiling of {} s: check the remote, then retry the run",
+                failure.message,
+                asked.as_secs(),
+                RETRY_AFTER_CEILING.as_secs()
+            ));
         }
         let seed = format!("{}/{step}/{attempt}", self.run.id);
-        let delay = backoff(policy, attempt, &seed).max(failure.retry_after.unwrap_or_default());
-        Some(self.now + to_chrono(delay))
+        let delay = backoff(policy, attempt, &seed).max(asked);
+        match later(self.now, delay) {
+            Some(due) => Retry::At(due),
+            None => Retry::Park(format!(
+                "{}; the retry policy's delay of {} s is out of range: fix the definition",
+                failure.message,
+                delay.as_secs()
+            )),
+        }
     }
 
     /// Begins undoing completed steps in reverse order.
@@ -265,9 +327,14 @@ impl<'a> Transition<'a> {
 
     /// A compensation attempt failed: retry per the step's policy, or park the run.
     pub fn compensation_failed(&mut self, step: &str, attempt: i32, failure: Failure) {
-        if self.record_failure_and_retry(COMPENSATE, step, attempt, &failure) {
-            return;
-        }
+        let failure = match self.record_failure_and_retry(COMPENSATE, step, attempt, &failure) {
+            Some(Retried::Yes) => return,
+            Some(Retried::Park(why)) => Failure {
+                message: why,
+                ..failure
+            },
+            None => failure,
+        };
         self.emit(Event::CompensationFailed {
             step: step.to_owned(),
             class: failure.class.clone(),
@@ -311,15 +378,20 @@ impl<'a> Transition<'a> {
         });
     }
 
-    /// Schedules a forward step again (an operator's retry).
+    /// Schedules a forward step again (an operator's retry): a call, a wait (for its signal,
+    /// with a fresh deadline) or a sleep, as it first was.
     pub fn reschedule(&mut self, step: &str) {
-        let now = self.now;
-        self.emit(Event::StepScheduled {
-            step: step.to_owned(),
-            attempt: 1,
-            due_at: now,
-        });
-        self.schedule(CALL, step, 1, now);
+        match self.step(step) {
+            Some(s) => self.begin(s),
+            None => self.park(
+                step,
+                Failure {
+                    class: "internal".into(),
+                    message: format!("the definition has no step `{step}` to retry"),
+                    retry_after: None,
+                },
+            ),
+        }
     }
 
     /// Schedules a compensation again (an operator's compensate after a park in compensation).
@@ -343,8 +415,29 @@ pub fn backoff(policy: &RetryPolicy, attempt: i32, seed: &str) -> Duration {
     Duration::from_secs_f64((capped * factor).clamp(0.0, policy.max.as_secs_f64() * 2.0))
 }
 
-pub(crate) fn to_chrono(d: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+/// `now + d`, or `None` when that is past what a timestamp can hold. Delays come from plugins
+/// (`Retry-After`) and definitions, so an absurd one must park a run, never panic a worker.
+pub fn later(now: DateTime<Utc>, d: Duration) -> Option<DateTime<Utc>> {
+    now.checked_add_signed(chrono::Duration::from_std(d).ok()?)
+}
+
+/// Whether a failed attempt was retried.
+enum Retried {
+    /// The next attempt is scheduled.
+    Yes,
+    /// It cannot be: the run parks with this message.
+    Park(String),
+}
+
+fn out_of_range(what: &str, d: Duration) -> Failure {
+    Failure {
+        class: "internal".into(),
+        message: format!(
+            "the {what} of {} s is out of range; fix the definition, then retry the run",
+            d.as_secs()
+        ),
+        retry_after: None,
+    }
 }
 
 #[cfg(test)]

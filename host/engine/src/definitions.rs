@@ -96,6 +96,11 @@ impl Engine {
                 .map_err(|e| weft_store::StoreError::Corrupt(e.to_string()))?,
         );
         if let Ok(mut m) = self.definitions.lock() {
+            // Definitions are immutable, so any entry may go; a bound keeps a deployment with
+            // many tenants and versions from holding them all.
+            if m.len() >= DEFINITION_CACHE_CAPACITY {
+                m.clear();
+            }
             m.insert((tenant.to_owned(), name.to_owned(), version), d.clone());
         }
         Ok(d)
@@ -123,6 +128,9 @@ impl Engine {
             .and_then(|m| m.get(&key).cloned())
     }
 }
+
+/// Definition versions kept in memory at most.
+const DEFINITION_CACHE_CAPACITY: usize = 1024;
 
 /// Plugin names a definition calls (steps and compensations).
 pub(crate) fn plugin_names(def: &Definition) -> Vec<String> {

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use weft_runtime::{EgressPolicy, LimitOverrides, SecretValue};
 use weft_store::settings;
 
-use crate::decide::to_chrono;
+use crate::decide::later;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -22,12 +22,16 @@ pub(crate) struct Grants {
     pub secrets: Arc<BTreeMap<String, SecretValue>>,
 }
 
-/// (tenant, plugin name).
-type Key = (String, String);
+/// (tenant, plugin name, plugin sha256): the secrets granted depend on the version's manifest,
+/// and two versions of one plugin run side by side while runs started before an upgrade finish.
+type Key = (String, String, String);
 /// When the grants were read, and the grants.
 type Entry = (DateTime<Utc>, Arc<Grants>);
 
-/// Cached grants by (tenant, plugin name).
+/// Entries kept at most; past it, expired entries go, and if that is not enough, all of them.
+const CAPACITY: usize = 4096;
+
+/// Cached grants by (tenant, plugin name, version).
 #[derive(Default)]
 pub(crate) struct GrantsCache {
     entries: Mutex<HashMap<Key, Entry>>,
@@ -37,20 +41,21 @@ impl GrantsCache {
     /// Forgets a tenant's grants (all plugins when `plugin` is `None`).
     pub fn invalidate(&self, tenant: &str, plugin: Option<&str>) {
         if let Ok(mut e) = self.entries.lock() {
-            e.retain(|(t, p), _| !(t == tenant && plugin.is_none_or(|name| name == p)));
+            e.retain(|(t, p, _), _| !(t == tenant && plugin.is_none_or(|name| name == p)));
         }
     }
 }
 
 impl Engine {
-    /// The tenant's grants for `plugin`, whose manifest names `secret_names`.
+    /// The tenant's grants for version `sha256` of `plugin`, whose manifest names `secret_names`.
     pub(crate) async fn grants(
         &self,
         tenant: &str,
         plugin: &str,
+        sha256: &str,
         secret_names: &[String],
     ) -> Result<Arc<Grants>, EngineError> {
-        let key = (tenant.to_owned(), plugin.to_owned());
+        let key = (tenant.to_owned(), plugin.to_owned(), sha256.to_owned());
         let now = self.clock.now();
         if let Some((at, g)) = self
             .grants
@@ -58,7 +63,7 @@ impl Engine {
             .lock()
             .ok()
             .and_then(|e| e.get(&key).cloned())
-            && now < at + to_chrono(self.config.settings_ttl)
+            && later(at, self.config.settings_ttl).is_some_and(|end| now < end)
         {
             return Ok(g);
         }
@@ -81,6 +86,13 @@ impl Engine {
             ),
         });
         if let Ok(mut e) = self.grants.entries.lock() {
+            if e.len() >= CAPACITY {
+                let ttl = self.config.settings_ttl;
+                e.retain(|_, (at, _)| later(*at, ttl).is_some_and(|end| now < end));
+                if e.len() >= CAPACITY {
+                    e.clear();
+                }
+            }
             e.insert(key, (now, grants.clone()));
         }
         Ok(grants)

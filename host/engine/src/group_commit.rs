@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use tokio::sync::oneshot::error::TryRecvError;
 use weft_store::step_commit::{self, Committed, StepCommit};
 
-use crate::decide::to_chrono;
+use crate::decide::later;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -114,7 +114,9 @@ impl Engine {
         let mut conn = self.pool.acquire().await?;
         let now = self.clock.now();
         // Work due at once stays with this worker (no claim needed), unless it is stopping.
-        let lease_until = (!self.is_stopping()).then(|| now + to_chrono(self.config.lease));
+        let lease_until = (!self.is_stopping())
+            .then(|| later(now, self.config.lease))
+            .flatten();
         Ok(step_commit::commit(&mut conn, &self.config.owner, now, lease_until, commits).await?)
     }
 }

@@ -16,6 +16,7 @@ mod executed;
 mod grants;
 mod group_commit;
 mod operator;
+mod park;
 mod serve;
 mod start;
 mod state;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use weft_store::work::{self, Claimed};
 
-use crate::decide::to_chrono;
+use crate::decide::later;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -158,7 +158,10 @@ async fn heartbeat(engine: Arc<Engine>) {
         if ids.is_empty() {
             continue;
         }
-        let until = engine.clock.now() + to_chrono(engine.config.lease);
+        // The lease is validated at start-up; a clock at the end of time extends nothing.
+        let Some(until) = later(engine.clock.now(), engine.config.lease) else {
+            continue;
+        };
         if let Ok(mut conn) = engine.relaxed.acquire().await
             && let Err(e) = work::extend(&mut conn, &engine.config.owner, &ids, until).await
         {

@@ -33,10 +33,10 @@ impl Engine {
         let mut next = Some(claimed);
         let mut done = 0;
         while let Some(claimed) = next.take() {
-            let id = claimed.item.id;
-            self.hold(id, true);
-            let result = self.process_one(claimed).await;
-            self.hold(id, false);
+            let item = claimed.item.clone();
+            self.hold(item.id, true);
+            let result = self.parking_panics(&item, self.process_one(claimed)).await;
+            self.hold(item.id, false);
             done += 1;
             next = result?;
             if self.is_stopping()
@@ -78,24 +78,26 @@ impl Engine {
 
     async fn process_one(&self, claimed: Claimed) -> Result<Option<Claimed>, EngineError> {
         let Claimed { item, run } = claimed;
-        let run = Run::from_row(run)?;
-        if item.kind == WAIT || run.core.status.is_final() {
-            self.commit_locked(&item, &Executed::Timer, &[]).await?;
-            return Ok(None);
-        }
-        if item.claims > self.config.max_claims && (item.kind == CALL || item.kind == COMPENSATE) {
+        if item.claims - item.released_claims > self.config.max_claims {
             // Claimed this often without its result ever being committed: its hosts crash or
-            // stall on it, or the database refuses its result. Stop retrying it blindly.
-            let park = Executed::Park(failure(
+            // stall on it, or the database refuses its result (for waits and sleeps too: their
+            // commit may fail every time). Stop retrying it blindly; parking needs neither the
+            // definition nor anything else that may be what fails.
+            let park = failure(
                 "claims-exhausted",
                 format!(
                     "the item was claimed {} times without its result being committed (its \
                      hosts crashed or stalled past their lease, or the database refused the \
                      result); see the hosts' logs, then retry",
-                    item.claims
+                    item.claims - item.released_claims
                 ),
-            ));
-            self.commit_locked(&item, &park, &[]).await?;
+            );
+            self.park_item(&item, park).await?;
+            return Ok(None);
+        }
+        let run = Run::from_row(run)?;
+        if item.kind == WAIT || run.core.status.is_final() {
+            self.commit_locked(&item, &Executed::Timer, &[]).await?;
             return Ok(None);
         }
         let def = self
@@ -205,6 +207,7 @@ impl Engine {
             .grants(
                 &run.tenant,
                 &plugin_name,
+                sha,
                 &plugin.manifest().capabilities.secrets,
             )
             .await?;

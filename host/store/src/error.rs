@@ -9,6 +9,9 @@ pub enum StoreError {
     /// The request conflicts with the current state: read it again and decide.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A value is out of the range the store accepts: fix the request or the configuration.
+    #[error("invalid: {0}")]
+    Invalid(String),
     /// Stored data could not be decoded: a bug or a manual edit; call an operator.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),

@@ -47,6 +47,10 @@ pub struct WorkItem {
     pub deadline: Option<DateTime<Utc>>,
     /// This worker's claim number (the fencing token).
     pub claims: i32,
+    /// `claims` when the item was last given back unfinished on purpose (a wait going back to
+    /// sleep, a stopping worker): claims past it count towards the engine's `max_claims`.
+    #[serde(default)]
+    pub released_claims: i32,
     /// Who held it before, when a lease ran out (a crashed or stalled host).
     #[serde(default)]
     pub previous_owner: Option<String>,
@@ -140,7 +144,10 @@ pub async fn claim(
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<Claimed>, StoreError> {
-    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+    let until = chrono::Duration::from_std(lease)
+        .ok()
+        .and_then(|lease| now.checked_add_signed(lease))
+        .ok_or_else(|| StoreError::Invalid(format!("a lease of {lease:?} is out of range")))?;
     Ok(sqlx::query_as(
         "with next as (
              select id, lease_owner from work_items where available_at <= $1
@@ -149,7 +156,7 @@ pub async fn claim(
              update work_items w set lease_owner = $2, available_at = $3, claims = w.claims + 1
              from next where w.id = next.id
              returning w.id, w.tenant_id, w.run_id, w.kind, w.step_id, w.attempt, w.deadline,
-                       w.claims, next.lease_owner as previous_owner
+                       w.claims, w.released_claims, next.lease_owner as previous_owner
          )
          select c.*, r.definition, r.definition_version, r.business_key, r.status, r.input,
                 r.plugins, r.outputs, r.completed, r.compensated, r.reason, r.next_seq,
@@ -188,7 +195,7 @@ pub async fn release(
     available_at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "update work_items set lease_owner = null, available_at = $4
+        "update work_items set lease_owner = null, available_at = $4, released_claims = claims
          where id = $1 and lease_owner = $2 and claims = $3",
     )
     .bind(item.id)

@@ -4,6 +4,7 @@
 
 mod definitions;
 mod flows;
+mod hardening;
 mod operators;
 mod races;
 mod stores;
