@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use weft_engine::EngineConfig;
+use weft_engine::{EngineConfig, defaults};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -13,20 +13,20 @@ pub struct ServeArgs {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: String,
     /// Work items this process executes at once.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = defaults::CONCURRENCY)]
     concurrency: usize,
     /// How long a claim holds an item before another host may take it over (ms).
-    #[arg(long, default_value_t = 60_000)]
+    #[arg(long, default_value_t = millis(defaults::LEASE))]
     lease_ms: u64,
-    /// How often held leases are extended (ms).
-    #[arg(long, default_value_t = 15_000)]
+    /// How often held leases are extended (ms); at most half the lease.
+    #[arg(long, default_value_t = millis(defaults::HEARTBEAT))]
     heartbeat_ms: u64,
     /// Claims of a step after which it parks its run instead of running again (its hosts keep
     /// crashing or stalling on it, or its result cannot be stored).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = defaults::MAX_CLAIMS)]
     max_claims: i32,
     /// Longest idle wait without a notification (ms).
-    #[arg(long, default_value_t = 1_000)]
+    #[arg(long, default_value_t = millis(defaults::POLL))]
     poll_ms: u64,
     /// Database connections.
     #[arg(long, default_value_t = 20)]
@@ -36,18 +36,25 @@ pub struct ServeArgs {
     cache_dir: Option<std::path::PathBuf>,
 }
 
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let pool = weft_store::connect(&args.database_url, args.connections)
-        .await
-        .context("cannot reach or migrate the database")?;
     let config = EngineConfig {
-        concurrency: args.concurrency.max(1),
+        concurrency: args.concurrency,
         lease: Duration::from_millis(args.lease_ms),
         heartbeat: Duration::from_millis(args.heartbeat_ms),
         poll: Duration::from_millis(args.poll_ms),
-        max_claims: args.max_claims.max(1),
+        max_claims: args.max_claims,
         ..EngineConfig::default()
     };
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+    let pool = weft_store::connect(&args.database_url, args.connections)
+        .await
+        .context("cannot reach or migrate the database")?;
     let owner = config.owner.clone();
     let engine = crate::host::engine(pool, args.cache_dir, config)?;
     tracing::info!(%owner, "serving");

@@ -4,58 +4,20 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use sqlx::PgPool;
 use uuid::Uuid;
 use weft_definition::Definition;
-use weft_runtime::{Limits, LoadedPlugin, Runtime};
+use weft_runtime::{LoadedPlugin, Runtime};
 use weft_store::{history, plugins, runs, settings, tenants, work};
 
 use crate::clock::Clock;
+use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::events::Event;
 use crate::grants::GrantsCache;
 use crate::group_commit::CommitQueue;
 use crate::state::{Run, RunCore};
-
-/// How an engine runs.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// This worker's name in leases (unique per process).
-    pub owner: String,
-    /// How long a claim holds an item before another host may take it over.
-    pub lease: Duration,
-    /// How often a busy worker extends its leases.
-    pub heartbeat: Duration,
-    /// Items processed at once by one worker.
-    pub concurrency: usize,
-    /// Longest idle sleep when no notification comes.
-    pub poll: Duration,
-    /// Claims of a call or compensation item after which it is no longer run but parks its run:
-    /// its hosts keep crashing or stalling on it, or its result cannot be stored.
-    pub max_claims: i32,
-    /// Base limits for attempts (tenant and step overrides apply on top).
-    pub limits: Limits,
-    /// How long a tenant's plugin settings and secrets are cached; changes made through another
-    /// host apply within this time.
-    pub settings_ttl: Duration,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        Self {
-            owner: format!("weft-{}", Uuid::new_v4()),
-            lease: Duration::from_secs(60),
-            heartbeat: Duration::from_secs(15),
-            concurrency: 16,
-            poll: Duration::from_secs(1),
-            max_claims: 10,
-            limits: Limits::default(),
-            settings_ttl: Duration::from_secs(2),
-        }
-    }
-}
 
 /// The durable engine.
 pub struct Engine {

@@ -7,6 +7,7 @@
 //! another carries on, handing the plugin the same idempotency key.
 
 mod clock;
+mod config;
 mod decide;
 mod definitions;
 mod engine;
@@ -23,9 +24,10 @@ mod state;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{EngineConfig, defaults};
 pub use decide::backoff;
 pub use definitions::Applied;
-pub use engine::{Engine, EngineConfig, Started};
+pub use engine::{Engine, Started};
 pub use error::EngineError;
 pub use events::Event;
 pub use operator::OperatorAction;

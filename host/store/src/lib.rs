@@ -17,6 +17,9 @@ mod xref;
 
 use std::time::Duration;
 
+use sqlx::Connection;
+use sqlx::postgres::PgConnectOptions;
+
 pub use audit::PgAudit;
 pub use error::StoreError;
 pub use sqlx::postgres::{PgConnection, PgPool};
@@ -28,18 +31,34 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations"
 /// The channel `NOTIFY` wakes idle workers on.
 pub const WORK_CHANNEL: &str = "weft_work";
 
-/// A pool to `url`, with the schema migrated.
+/// A pool to `url`, with the schema migrated. Migrations run on a connection of their own, so
+/// the engine's time limits (see [`with_time_limits`]) do not cut a long one short.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(30))
-        .connect(url)
-        .await?;
+    let options: PgConnectOptions = url.parse()?;
+    let mut conn = sqlx::PgConnection::connect_with(&options).await?;
     MIGRATOR
-        .run(&pool)
+        .run(&mut conn)
         .await
         .map_err(|e| StoreError::Migration(e.to_string()))?;
-    Ok(pool)
+    conn.close().await?;
+    Ok(sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(with_time_limits(options))
+        .await?)
+}
+
+/// `options` with the engine's time limits: no statement runs longer than 30 s, no lock is
+/// waited for longer than 10 s, no transaction sits idle longer than 60 s. Without them, one
+/// session holding a run's lock (a stuck client, an operator's open `psql` transaction) would
+/// stall the commits queued behind it, for every tenant, with no error anywhere; with them, the
+/// statement fails, the item is retried when its lease ends, and the error is logged.
+pub fn with_time_limits(options: PgConnectOptions) -> PgConnectOptions {
+    options.options([
+        ("statement_timeout", "30s"),
+        ("lock_timeout", "10s"),
+        ("idle_in_transaction_session_timeout", "60s"),
+    ])
 }
 
 /// A small pool beside `pool` whose commits do not wait for the WAL flush, for claims and lease
