@@ -12,7 +12,7 @@ use weft_definition::{
 use weft_store::work::NewWork;
 
 use crate::events::Event;
-use crate::state::{Phase, Reason, Run, RunCore};
+use crate::state::{Phase, Reason, Run, RunCore, RunStatus};
 
 /// Work kinds.
 pub(crate) const CALL: &str = "call";
@@ -47,7 +47,12 @@ pub struct Failure {
     pub message: String,
     /// The plugin asked to wait at least this long.
     pub retry_after: Option<Duration>,
+    /// The attempt sent a request, so it may have taken effect whatever it returned.
+    pub reached: bool,
 }
+
+/// The reason class of a run an operator cancelled: its compensation ends it `cancelled`.
+pub const CANCELLED: &str = "cancelled";
 
 /// Events and work produced by one state change of one run.
 pub struct Transition<'a> {
@@ -186,18 +191,36 @@ impl<'a> Transition<'a> {
         }
     }
 
-    /// A forward step produced `output`.
+    /// A forward step produced `output`. On a run cancelled while the step was in flight, the
+    /// result is recorded (so it is compensated) and the compensation begins.
     pub fn step_succeeded(&mut self, step: &str, attempt: i32, output: serde_json::Value) {
         self.emit(Event::StepCompleted {
             step: step.to_owned(),
             attempt,
             output,
         });
-        self.advance(Some(step));
+        if self.run.core.status == RunStatus::Compensating {
+            self.next_compensation();
+        } else {
+            self.advance(Some(step));
+        }
     }
 
-    /// A forward step's attempt failed: retry per its policy, or compensate.
+    /// A forward step's attempt failed: retry per its policy, or compensate. On a run cancelled
+    /// while the step was in flight, the failure is recorded and the compensation begins.
     pub fn step_failed(&mut self, step: &str, attempt: i32, failure: Failure) {
+        if self.run.core.status == RunStatus::Compensating {
+            self.emit(Event::AttemptFailed {
+                step: step.to_owned(),
+                attempt,
+                class: failure.class,
+                message: failure.message,
+                reached: failure.reached,
+                compensation: false,
+            });
+            self.next_compensation();
+            return;
+        }
         match self.record_failure_and_retry(CALL, step, attempt, &failure) {
             Some(Retried::Yes) => return,
             Some(Retried::Park(why)) => {
@@ -218,6 +241,7 @@ impl<'a> Transition<'a> {
             message: failure.message,
             phase: Phase::Forward,
             failed_step: step.to_owned(),
+            compensation_reached: false,
         });
     }
 
@@ -230,11 +254,14 @@ impl<'a> Transition<'a> {
         attempt: i32,
         failure: &Failure,
     ) -> Option<Retried> {
+        let compensation = kind == COMPENSATE;
         self.emit(Event::AttemptFailed {
             step: step.to_owned(),
             attempt,
             class: failure.class.clone(),
             message: failure.message.clone(),
+            reached: failure.reached,
+            compensation,
         });
         let due = match self.retry_due(step, attempt, failure) {
             Retry::At(due) => due,
@@ -246,6 +273,7 @@ impl<'a> Transition<'a> {
             step: step.to_owned(),
             attempt: next,
             due_at: due,
+            compensation,
         });
         self.schedule(kind, step, next, due);
         Some(Retried::Yes)
@@ -290,7 +318,9 @@ impl<'a> Transition<'a> {
         self.next_compensation();
     }
 
-    /// Schedules the next compensation, or ends the run when none is left.
+    /// Schedules the next compensation, or ends the run when none is left: `cancelled` when an
+    /// operator cancelled it, `compensated` when something was undone, else `failed`. Steps that
+    /// completed and steps whose attempts may have taken effect are undone, latest first.
     pub fn next_compensation(&mut self) {
         let core: &RunCore = &self.run.core;
         let next = core.completed.iter().rev().find(|id| {
@@ -302,7 +332,15 @@ impl<'a> Transition<'a> {
             self.schedule(COMPENSATE, &id, 1, now);
             return;
         }
-        if self.run.core.compensated.is_empty() {
+        let cancelled = self
+            .run
+            .core
+            .reason
+            .as_ref()
+            .is_some_and(|r| r.class == CANCELLED);
+        if cancelled {
+            self.emit(Event::RunCancelled);
+        } else if self.run.core.compensated.is_empty() {
             let message = self
                 .run
                 .core
@@ -316,11 +354,12 @@ impl<'a> Transition<'a> {
         }
     }
 
-    /// A compensation completed.
-    pub fn compensation_succeeded(&mut self, step: &str, attempt: i32) {
+    /// A compensation completed with `output`.
+    pub fn compensation_succeeded(&mut self, step: &str, attempt: i32, output: serde_json::Value) {
         self.emit(Event::CompensationCompleted {
             step: step.to_owned(),
             attempt,
+            output,
         });
         self.next_compensation();
     }
@@ -346,13 +385,10 @@ impl<'a> Transition<'a> {
     /// Stops a compensating run for an operator: the compensation of `step` cannot finish. The
     /// reason keeps the forward step that failed, for a later compensate or abandon.
     pub fn park_compensation(&mut self, step: &str, failure: Failure) {
-        let failed_step = self
-            .run
-            .core
-            .reason
-            .as_ref()
-            .map(|r| r.failed_step.clone())
-            .unwrap_or_default();
+        let current = self.run.core.reason.as_ref();
+        let failed_step = current.map(|r| r.failed_step.clone()).unwrap_or_default();
+        let compensation_reached =
+            failure.reached || current.is_some_and(|r| r.compensation_reached);
         self.emit(Event::RunParked {
             reason: Reason {
                 step: step.to_owned(),
@@ -360,6 +396,7 @@ impl<'a> Transition<'a> {
                 message: failure.message,
                 phase: Phase::Compensation,
                 failed_step,
+                compensation_reached,
             },
         });
     }
@@ -374,6 +411,7 @@ impl<'a> Transition<'a> {
                 message: failure.message,
                 phase: Phase::Forward,
                 failed_step: step.to_owned(),
+                compensation_reached: false,
             },
         });
     }
@@ -389,6 +427,7 @@ impl<'a> Transition<'a> {
                     class: "internal".into(),
                     message: format!("the definition has no step `{step}` to retry"),
                     retry_after: None,
+                    reached: false,
                 },
             ),
         }
@@ -437,6 +476,7 @@ fn out_of_range(what: &str, d: Duration) -> Failure {
             d.as_secs()
         ),
         retry_after: None,
+        reached: false,
     }
 }
 

@@ -22,7 +22,17 @@ pub struct Applied {
     pub created: bool,
 }
 
-struct PinnedCatalog(BTreeMap<String, weft_runtime::Manifest>);
+/// The tenant's pinned plugins, as a definition is validated against them.
+pub(crate) struct PinnedCatalog(BTreeMap<String, weft_runtime::Manifest>);
+
+pub(crate) async fn pinned_catalog(
+    conn: &mut sqlx::PgConnection,
+    tenant: &str,
+) -> Result<PinnedCatalog, EngineError> {
+    Ok(PinnedCatalog(
+        plugins::pinned_manifests(conn, tenant).await?,
+    ))
+}
 
 impl Catalog for PinnedCatalog {
     fn operation(&self, plugin: &str, operation: &str) -> Result<Option<String>, String> {
@@ -54,7 +64,7 @@ impl Engine {
     ) -> Result<Applied, EngineError> {
         let mut tx = self.pool.begin().await?;
         self.require_tenant(&mut tx, tenant).await?;
-        let catalog = PinnedCatalog(plugins::pinned_manifests(&mut tx, tenant).await?);
+        let catalog = pinned_catalog(&mut tx, tenant).await?;
         let definition =
             weft_definition::compile(source, &catalog).map_err(EngineError::InvalidDefinition)?;
         let hash = hex::encode(Sha256::digest(source.as_bytes()));

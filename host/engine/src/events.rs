@@ -44,6 +44,9 @@ pub enum Event {
         attempt: i32,
         /// When it began.
         started_at: DateTime<Utc>,
+        /// Whether it belongs to the step's compensation rather than the step itself.
+        #[serde(default, skip_serializing_if = "is_false")]
+        compensation: bool,
     },
     /// A host lost its lease on this work (it crashed or stalled); another took over.
     LeaseExpired {
@@ -53,6 +56,9 @@ pub enum Event {
         attempt: i32,
         /// The host that held it.
         owner: String,
+        /// Whether it belongs to the step's compensation rather than the step itself.
+        #[serde(default, skip_serializing_if = "is_false")]
+        compensation: bool,
     },
     /// A step completed.
     StepCompleted {
@@ -73,6 +79,13 @@ pub enum Event {
         class: String,
         /// What went wrong.
         message: String,
+        /// Whether it belongs to the step's compensation rather than the step itself.
+        #[serde(default, skip_serializing_if = "is_false")]
+        compensation: bool,
+        /// Whether the attempt may have taken effect: it sent a request (whatever came back).
+        /// A step that fails for good after such an attempt is compensated too.
+        #[serde(default, skip_serializing_if = "is_false")]
+        reached: bool,
     },
     /// Another attempt was scheduled.
     RetryScheduled {
@@ -82,6 +95,9 @@ pub enum Event {
         attempt: i32,
         /// When it is due.
         due_at: DateTime<Utc>,
+        /// Whether it belongs to the step's compensation rather than the step itself.
+        #[serde(default, skip_serializing_if = "is_false")]
+        compensation: bool,
     },
     /// A wait step started waiting for a signal.
     WaitStarted {
@@ -127,6 +143,9 @@ pub enum Event {
         step: String,
         /// Attempt number.
         attempt: i32,
+        /// What the compensation returned (a credit note, a cancellation id).
+        #[serde(default)]
+        output: serde_json::Value,
     },
     /// A step's compensation failed for good.
     CompensationFailed {
@@ -164,4 +183,8 @@ pub enum Event {
         /// What changed, e.g. re-pinned plugins.
         detail: serde_json::Value,
     },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }

@@ -2,7 +2,7 @@
 //! for the one-statement commit and the commit under the run's lock.
 
 use chrono::{DateTime, Utc};
-use weft_runtime::{AttemptReport, AuditRecord, Outcome};
+use weft_runtime::{AttemptReport, AuditOutcome, AuditRecord, Outcome};
 use weft_store::work::WorkItem;
 
 use crate::decide::{COMPENSATE, Failure, SLEEP, Transition};
@@ -57,13 +57,14 @@ pub(crate) fn apply(t: &mut Transition<'_>, item: &WorkItem, result: &Executed) 
                 step: item.step_id.clone(),
                 attempt: item.attempt,
                 started_at: *started_at,
+                compensation: compensating,
             });
             match &report.outcome {
                 Outcome::Ok { output } => {
+                    let value = serde_json::from_str(output).unwrap_or(serde_json::Value::Null);
                     if compensating {
-                        t.compensation_succeeded(&item.step_id, item.attempt);
+                        t.compensation_succeeded(&item.step_id, item.attempt, value);
                     } else {
-                        let value = serde_json::from_str(output).unwrap_or(serde_json::Value::Null);
                         t.step_succeeded(&item.step_id, item.attempt, value);
                     }
                 }
@@ -76,6 +77,10 @@ pub(crate) fn apply(t: &mut Transition<'_>, item: &WorkItem, result: &Executed) 
                         class: other.class().as_str().to_owned(),
                         message: other.describe(),
                         retry_after,
+                        reached: report
+                            .calls
+                            .iter()
+                            .any(|c| !matches!(c.outcome, AuditOutcome::Refused(_))),
                     };
                     if compensating {
                         t.compensation_failed(&item.step_id, item.attempt, f);
@@ -94,6 +99,7 @@ pub(crate) fn note_lease_loss(t: &mut Transition<'_>, item: &WorkItem) {
             step: item.step_id.clone(),
             attempt: item.attempt,
             owner: owner.clone(),
+            compensation: item.kind == COMPENSATE,
         });
     }
 }
@@ -103,5 +109,6 @@ pub(crate) fn failure(class: &str, message: String) -> Failure {
         class: class.to_owned(),
         message,
         retry_after: None,
+        reached: false,
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 use weft_store::{plugins, runs, signals, work};
 
-use crate::decide::{Transition, WAIT};
+use crate::decide::{CALL, Transition, WAIT};
 use crate::definitions::plugin_names;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -17,13 +17,17 @@ use crate::state::{Phase, Run, RunStatus};
 /// An operator's action on a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperatorAction {
-    /// Run the failed step again (with the tenant's current plugin pins), then carry on.
+    /// Run the failed step again (with the tenant's current plugin pins, which must still fit
+    /// the run's definition), then carry on. Refused once any compensation was attempted: it may
+    /// have taken effect, and going forward would build on undone records.
     Retry,
-    /// Undo the completed steps (or resume an interrupted compensation).
+    /// Undo the steps that took effect (or resume an interrupted compensation).
     Compensate,
     /// Give up: the run fails with nothing more done.
     Abandon,
-    /// Stop a running or waiting run.
+    /// Stop a pending, running or waiting run as a saga: a step in flight finishes and its
+    /// result is recorded, then every step that took effect is compensated, latest first, and
+    /// the run ends `cancelled` (or parks, if a compensation cannot finish).
     Cancel,
 }
 
@@ -114,6 +118,18 @@ impl Engine {
                         run.core.compensated.join(", ")
                     )));
                 }
+                if let Some(r) = &run.core.reason
+                    && r.phase == Phase::Compensation
+                    && r.compensation_reached
+                {
+                    return Err(EngineError::InvalidRequest(format!(
+                        "the compensation of step `{}` was attempted and may have taken effect in \
+                         the remote system, so running forward could build on undone records; \
+                         compensate or abandon the run instead",
+                        r.step
+                    )));
+                }
+                self.check_pins_fit(&mut tx, tenant, &run).await?;
                 let pins = plugins::pins(&mut tx, tenant).await?;
                 let repinned: BTreeMap<String, String> = plugin_names(&def)
                     .into_iter()
@@ -127,12 +143,28 @@ impl Engine {
                 return refuse("compensate");
             }
             OperatorAction::Abandon if status != RunStatus::Parked => return refuse("abandon"),
-            OperatorAction::Cancel if status.is_final() || status == RunStatus::Parked => {
-                return refuse("cancel");
+            OperatorAction::Cancel
+                if !matches!(
+                    status,
+                    RunStatus::Pending | RunStatus::Running | RunStatus::Waiting
+                ) =>
+            {
+                return Err(EngineError::InvalidRequest(format!(
+                    "cannot cancel run {run_id}: it is {} (a compensating run finishes its undo; \
+                     a parked run is compensated or abandoned)",
+                    status.as_str()
+                )));
             }
             _ => {}
         }
-        work::delete_for_run(&mut tx, run_id).await?;
+        // A call in flight when a run is cancelled finishes: its result is recorded, and the
+        // compensation begins when it commits. Everything else queued goes.
+        let in_flight = if action == OperatorAction::Cancel {
+            work::delete_for_run_except_leased(&mut tx, run_id, CALL).await? > 0
+        } else {
+            work::delete_for_run(&mut tx, run_id).await?;
+            false
+        };
         let reason = run.core.reason.clone();
         let mut t = Transition::new(&def, &mut run, now);
         t.emit(Event::OperatorAction {
@@ -153,12 +185,42 @@ impl Engine {
             OperatorAction::Abandon => t.emit(Event::RunFailed {
                 message: format!("abandoned by {by}: {why}"),
             }),
-            OperatorAction::Cancel => t.emit(Event::RunCancelled),
+            OperatorAction::Cancel if in_flight => {}
+            OperatorAction::Cancel => t.next_compensation(),
         }
         let (events, work_items) = (t.events, t.work);
         self.write(&mut tx, &mut run, events, work_items, true)
             .await?;
         tx.commit().await?;
         Ok(run.core.status)
+    }
+}
+
+impl Engine {
+    /// Refuses a retry whose re-pinned plugins no longer fit the run's definition (an operation
+    /// renamed or removed): the retried step would fail as invalid input and compensate every
+    /// completed step, from a routine operator action.
+    async fn check_pins_fit(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        tenant: &str,
+        run: &Run,
+    ) -> Result<(), EngineError> {
+        let row = weft_store::definitions::get(conn, tenant, &run.definition, run.version).await?;
+        let catalog = crate::definitions::pinned_catalog(conn, tenant).await?;
+        weft_definition::compile(&row.source, &catalog).map_err(|errors| {
+            EngineError::InvalidRequest(format!(
+                "the plugins pinned now do not fit version {} of `{}`: {}; pin versions that do, \
+                 or compensate or abandon the run",
+                run.version,
+                run.definition,
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
+        })?;
+        Ok(())
     }
 }

@@ -36,6 +36,8 @@ impl Engine {
             (Some(r), true) => r.failed_step.clone(),
             _ => item.step_id.clone(),
         };
+        // A compensation that could not finish may still have reached its remote.
+        let compensation_reached = compensating;
         let event = Event::RunParked {
             reason: Reason {
                 step: item.step_id.clone(),
@@ -47,6 +49,7 @@ impl Engine {
                     Phase::Forward
                 },
                 failed_step,
+                compensation_reached,
             },
         };
         // Parking reads nothing of the definition (see `RunCore::apply`).

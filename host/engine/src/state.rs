@@ -99,6 +99,10 @@ pub struct Reason {
     pub phase: Phase,
     /// The forward step that failed for good (what an operator's retry starts from).
     pub failed_step: String,
+    /// Some compensation attempt sent a request or lost its lease, so it may have undone
+    /// something in a remote system: going forward again (an operator's retry) is refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compensation_reached: bool,
 }
 
 /// The part of a run that its events decide: applying its history's events in order rebuilds
@@ -111,7 +115,10 @@ pub struct RunCore {
     pub plugins: BTreeMap<String, String>,
     /// Step id -> output.
     pub outputs: BTreeMap<String, serde_json::Value>,
-    /// Completed call steps, in order: what compensation walks back.
+    /// Call steps that took effect or may have (they completed, or an attempt sent a request or
+    /// lost its lease before the step failed), in order: what compensation walks back. A step
+    /// whose effect is uncertain is compensated too, so compensations must tolerate "nothing to
+    /// undo".
     pub completed: Vec<String>,
     /// Steps compensated.
     pub compensated: Vec<String>,
@@ -141,6 +148,11 @@ impl RunCore {
                 .find(|s| s.id == id)
                 .map(|s| &s.kind)
         };
+        let mut took_effect = |step: &String| {
+            if matches!(kind_of(step), Some(StepKind::Call(_))) && !self.completed.contains(step) {
+                self.completed.push(step.clone());
+            }
+        };
         match event {
             Event::RunStarted { plugins, .. } => {
                 self.plugins = serde_json::from_value(plugins.clone()).unwrap_or_default();
@@ -160,11 +172,32 @@ impl RunCore {
                 self.status = RunStatus::Running;
             }
             Event::StepCompleted { step, output, .. } => {
+                took_effect(step);
                 self.outputs.insert(step.clone(), output.clone());
-                if matches!(kind_of(step), Some(StepKind::Call(_))) {
-                    self.completed.push(step.clone());
+            }
+            Event::AttemptFailed {
+                reached: true,
+                compensation: true,
+                ..
+            }
+            | Event::LeaseExpired {
+                compensation: true, ..
+            } => {
+                if let Some(r) = &mut self.reason {
+                    r.compensation_reached = true;
                 }
             }
+            Event::AttemptFailed {
+                step,
+                reached: true,
+                compensation: false,
+                ..
+            }
+            | Event::LeaseExpired {
+                step,
+                compensation: false,
+                ..
+            } => took_effect(step),
             Event::CompensationStarted { reason } => {
                 self.status = RunStatus::Compensating;
                 self.reason = Some(reason.clone());
@@ -178,7 +211,12 @@ impl RunCore {
                 self.reason = Some(reason.clone());
             }
             Event::RunCancelled => self.status = RunStatus::Cancelled,
-            Event::OperatorAction { action, detail, .. } => match action.as_str() {
+            Event::OperatorAction {
+                action,
+                detail,
+                by,
+                why,
+            } => match action.as_str() {
                 "retry" => {
                     if let Some(p) = detail.get("plugins") {
                         self.plugins = serde_json::from_value(p.clone()).unwrap_or_default();
@@ -187,6 +225,18 @@ impl RunCore {
                     self.status = RunStatus::Running;
                 }
                 "compensate" => self.status = RunStatus::Compensating,
+                "cancel" => {
+                    // A saga cancel: what took effect is undone, then the run ends `cancelled`.
+                    self.status = RunStatus::Compensating;
+                    self.reason = Some(Reason {
+                        step: String::new(),
+                        class: crate::decide::CANCELLED.to_owned(),
+                        message: format!("cancelled by {by}: {why}"),
+                        phase: Phase::Forward,
+                        failed_step: String::new(),
+                        compensation_reached: false,
+                    });
+                }
                 _ => {}
             },
             _ => {}

@@ -15,12 +15,12 @@ use weft_store::step_commit::{Committed, StepCommit};
 use weft_store::work::{self, Claimed, WorkItem};
 use weft_store::{PgAudit, runs, signals};
 
-use crate::decide::{CALL, COMPENSATE, Transition, WAIT};
+use crate::decide::{CALL, CANCELLED, COMPENSATE, Transition, WAIT};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::events::Event;
 use crate::executed::{Executed, apply, failure, note_lease_loss};
-use crate::state::Run;
+use crate::state::{Run, RunStatus};
 
 /// A wait without a deadline parks its item this far ahead; a signal makes it due at once.
 const FOREVER: chrono::Duration = chrono::Duration::days(365 * 100);
@@ -100,6 +100,17 @@ impl Engine {
             self.commit_locked(&item, &Executed::Timer, &[]).await?;
             return Ok(None);
         }
+        if item.kind == CALL && run.core.status == RunStatus::Compensating {
+            // The run was cancelled while this step was in flight, and the host running it lost
+            // the item (its lease expiry marks the step as possibly done): compensate rather
+            // than attempt the step again.
+            let cancelled = Executed::NotAttempted(failure(
+                CANCELLED,
+                "the run was cancelled while this step was in flight".into(),
+            ));
+            self.commit_locked(&item, &cancelled, &[]).await?;
+            return Ok(None);
+        }
         let def = self
             .definition_of(&run.tenant, &run.definition, run.version)
             .await?;
@@ -175,6 +186,8 @@ impl Engine {
                     "no compensation".into(),
                 )));
             };
+            // `output` is null when no attempt of the step completed but one may have taken
+            // effect: the step's idempotency key lets the compensation find what it made.
             let output = run
                 .core
                 .outputs
@@ -184,7 +197,11 @@ impl Engine {
             (
                 op.plugin.clone(),
                 op.operation.clone(),
-                serde_json::json!({ "input": input, "output": output }),
+                serde_json::json!({
+                    "input": input,
+                    "output": output,
+                    "step_key": step_key(run, &item.step_id),
+                }),
             )
         } else {
             (call.plugin.clone(), call.operation.clone(), input)
@@ -223,9 +240,9 @@ impl Engine {
                 attempt: u32::try_from(item.attempt).unwrap_or(0),
                 // Stable across attempts and hosts; distinct for the compensation of a step.
                 idempotency_key: if item.kind == COMPENSATE {
-                    format!("{}/{}/{}/compensate", run.tenant, run.id, item.step_id)
+                    format!("{}/compensate", step_key(run, &item.step_id))
                 } else {
-                    format!("{}/{}/{}", run.tenant, run.id, item.step_id)
+                    step_key(run, &item.step_id)
                 },
             },
             operation,
@@ -363,6 +380,11 @@ impl Engine {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The idempotency key of a run's step: stable across attempts and hosts.
+fn step_key(run: &Run, step: &str) -> String {
+    format!("{}/{}/{step}", run.tenant, run.id)
 }
 
 /// Another host owns the item now. Its attempt is the one that counts; the idempotency key made

@@ -256,6 +256,25 @@ pub async fn delete_for_run(conn: &mut PgConnection, run_id: Uuid) -> Result<u64
     Ok(done.rows_affected())
 }
 
+/// Deletes a run's items except those of `kind` a worker holds (a call in flight when its run
+/// is cancelled: it finishes and its result is recorded); returns how many are kept.
+pub async fn delete_for_run_except_leased(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    kind: &str,
+) -> Result<u64, StoreError> {
+    sqlx::query("delete from work_items where run_id = $1 and (kind <> $2 or lease_owner is null)")
+        .bind(run_id)
+        .bind(kind)
+        .execute(&mut *conn)
+        .await?;
+    let kept: (i64,) = sqlx::query_as("select count(*) from work_items where run_id = $1")
+        .bind(run_id)
+        .fetch_one(conn)
+        .await?;
+    Ok(u64::try_from(kept.0).unwrap_or(0))
+}
+
 /// When the next item falls due (for an idle worker's sleep).
 pub async fn next_due(conn: &mut PgConnection) -> Result<Option<DateTime<Utc>>, StoreError> {
     let row: (Option<DateTime<Utc>>,) = sqlx::query_as("select min(available_at) from work_items")

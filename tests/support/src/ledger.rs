@@ -160,7 +160,23 @@ fn serve(mut request: tiny_http::Request, shared: &Shared) {
                     data,
                     cancelled: false,
                 });
-                (200, format!(r#"{{"id":{id},"created":true}}"#))
+                if param("lose_response") == "true" {
+                    // The record is made, but the answer never arrives in a usable form (a
+                    // proxy's 502 after the backend committed).
+                    (502, r#"{"error":"bad gateway"}"#.to_owned())
+                } else {
+                    (200, format!(r#"{{"id":{id},"created":true}}"#))
+                }
+            }
+        } else if path == "/records/cancel-by-key" {
+            // The compensation of a step whose result never arrived: find its record by the
+            // step's idempotency key; none means nothing to undo.
+            match s.records.iter_mut().find(|r| r.key == key) {
+                Some(r) => {
+                    r.cancelled = true;
+                    (200, format!(r#"{{"id":{}}}"#, r.id))
+                }
+                None => (200, r#"{"id":null}"#.to_owned()),
             }
         } else if let Some(id) = path
             .strip_prefix("/records/")

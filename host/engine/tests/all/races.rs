@@ -206,3 +206,41 @@ async fn a_compensation_claimed_too_often_parks_in_the_compensation_phase(pool: 
     assert_eq!(status(&engine, run).await, RunStatus::Compensated);
     assert!(ledger.records().iter().all(|r| r.cancelled));
 }
+
+#[sqlx::test(migrator = "weft_store::MIGRATOR")]
+async fn a_retry_after_a_compensation_that_may_have_reached_the_remote_is_refused(
+    pool: sqlx::PgPool,
+) {
+    let (engine, clock, ledger) = setup(pool).await;
+    let engine = Arc::new(engine);
+    let strict = another_engine(&engine, &clock, 1);
+    // As above: the host cancelling a stalls past its lease, and its cancel reaches the ledger.
+    weft_test_support::set_ledger_config(&engine, &ledger, &[("refuse", "b")]).await;
+    let run = start(&engine, TWO_STEPS, json!({"order": "SO6"})).await;
+    ledger.hold_after(1);
+    let stalled = in_background(&engine);
+    ledger.until_held(1).await;
+    clock.advance(past_the_lease());
+    strict.run_until_idle().await.unwrap();
+    ledger.release();
+    stalled.await.unwrap().unwrap();
+    assert_eq!(status(&engine, run).await, RunStatus::Parked);
+    assert!(
+        ledger.records()[0].cancelled,
+        "the stalled cancel took effect"
+    );
+
+    // The operator fixes b's cause and asks to go forward: that would complete the run on a
+    // cancelled record, so it is refused.
+    weft_test_support::set_ledger_config(&engine, &ledger, &[]).await;
+    let retried = engine
+        .act(TENANT, run, OperatorAction::Retry, "ops@acme", "b fixed")
+        .await;
+    match retried {
+        Err(EngineError::InvalidRequest(message)) => {
+            assert!(message.contains("compensate or abandon"), "{message}")
+        }
+        other => panic!("retry must be refused: {other:?}"),
+    }
+    assert_eq!(status(&engine, run).await, RunStatus::Parked);
+}

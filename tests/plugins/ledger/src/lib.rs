@@ -20,6 +20,9 @@ pub struct Create {
     /// The server refuses the record (422).
     #[serde(default)]
     pub reject: bool,
+    /// The server makes the record but answers 502, as if the response were lost.
+    #[serde(default)]
+    pub lose_response: bool,
 }
 
 /// A record.
@@ -31,20 +34,24 @@ pub struct Record {
     pub created: bool,
 }
 
-/// Input of `cancel`: the compensated step's input and output.
+/// Input of `cancel`: the compensated step's input, its output when it completed, and its
+/// idempotency key (to find what an attempt whose answer was lost made).
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Cancel {
     /// What `create` was given.
     pub input: serde_json::Value,
-    /// What `create` returned.
-    pub output: Record,
+    /// What `create` returned; absent when no attempt completed.
+    #[serde(default)]
+    pub output: Option<Record>,
+    /// The idempotency key `create`'s attempts sent.
+    pub step_key: String,
 }
 
 /// Output of `cancel`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Cancelled {
-    /// The record cancelled.
-    pub id: u64,
+    /// The record cancelled; none when there was nothing to undo.
+    pub id: Option<u64>,
 }
 
 fn create(host: &Host<'_>, input: Create) -> Result<Record, PluginError> {
@@ -60,8 +67,8 @@ fn create(host: &Host<'_>, input: Create) -> Result<Record, PluginError> {
     let key = host.context().idempotency_key;
     host.http()
         .post(format!(
-            "{base}/records?fail_times={}&reject={}",
-            input.fail_times, input.reject
+            "{base}/records?fail_times={}&reject={}&lose_response={}",
+            input.fail_times, input.reject, input.lose_response
         ))
         .header("idempotency-key", key)
         .json(&input.data)?
@@ -76,12 +83,20 @@ fn cancel(host: &Host<'_>, input: Cancel) -> Result<Cancelled, PluginError> {
             "cancel is `broken`; fix the configuration",
         ));
     }
+    let Some(record) = input.output else {
+        // No attempt completed, but one may have made the record: look it up by its key.
+        return host
+            .http()
+            .post(format!("{base}/records/cancel-by-key"))
+            .header("idempotency-key", &input.step_key)
+            .send_json();
+    };
     host.http()
-        .post(format!("{base}/records/{}/cancel", input.output.id))
+        .post(format!("{base}/records/{}/cancel", record.id))
         .send()?
         .error_for_status()?;
     Ok(Cancelled {
-        id: input.output.id,
+        id: Some(record.id),
     })
 }
 
