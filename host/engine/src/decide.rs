@@ -5,14 +5,16 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
-use weft_definition::{
-    Definition, RetryPolicy, Scope, Step, StepKind, is_truthy, resolve_reference,
-};
+use weft_definition::{Definition, Scope, Step, StepKind, is_truthy, resolve_reference};
 use weft_store::work::NewWork;
 
 use crate::events::Event;
-use crate::state::{Phase, Reason, Run, RunCore, RunStatus};
+use crate::state::{Phase, Reason, Run, RunStatus};
+
+mod backoff;
+mod compensate;
+
+pub use backoff::backoff;
 
 /// Work kinds.
 pub(crate) const CALL: &str = "call";
@@ -312,95 +314,6 @@ impl<'a> Transition<'a> {
         }
     }
 
-    /// Begins undoing completed steps in reverse order.
-    pub fn start_compensation(&mut self, reason: Reason) {
-        self.emit(Event::CompensationStarted { reason });
-        self.next_compensation();
-    }
-
-    /// Schedules the next compensation, or ends the run when none is left: `cancelled` when an
-    /// operator cancelled it, `compensated` when something was undone, else `failed`. Steps that
-    /// completed and steps whose attempts may have taken effect are undone, latest first.
-    pub fn next_compensation(&mut self) {
-        let core: &RunCore = &self.run.core;
-        let next = core.completed.iter().rev().find(|id| {
-            !core.compensated.contains(id)
-                && matches!(self.step(id).map(|s| &s.kind), Some(StepKind::Call(c)) if c.compensate.is_some())
-        });
-        if let Some(id) = next.cloned() {
-            let now = self.now;
-            self.schedule(COMPENSATE, &id, 1, now);
-            return;
-        }
-        let cancelled = self
-            .run
-            .core
-            .reason
-            .as_ref()
-            .is_some_and(|r| r.class == CANCELLED);
-        if cancelled {
-            self.emit(Event::RunCancelled);
-        } else if self.run.core.compensated.is_empty() {
-            let message = self
-                .run
-                .core
-                .reason
-                .as_ref()
-                .map(|r| r.message.clone())
-                .unwrap_or_default();
-            self.emit(Event::RunFailed { message });
-        } else {
-            self.emit(Event::RunCompensated);
-        }
-    }
-
-    /// A compensation completed with `output`.
-    pub fn compensation_succeeded(&mut self, step: &str, attempt: i32, output: serde_json::Value) {
-        self.emit(Event::CompensationCompleted {
-            step: step.to_owned(),
-            attempt,
-            output,
-        });
-        self.next_compensation();
-    }
-
-    /// A compensation attempt failed: retry per the step's policy, or park the run.
-    pub fn compensation_failed(&mut self, step: &str, attempt: i32, failure: Failure) {
-        let failure = match self.record_failure_and_retry(COMPENSATE, step, attempt, &failure) {
-            Some(Retried::Yes) => return,
-            Some(Retried::Park(why)) => Failure {
-                message: why,
-                ..failure
-            },
-            None => failure,
-        };
-        self.emit(Event::CompensationFailed {
-            step: step.to_owned(),
-            class: failure.class.clone(),
-            message: failure.message.clone(),
-        });
-        self.park_compensation(step, failure);
-    }
-
-    /// Stops a compensating run for an operator: the compensation of `step` cannot finish. The
-    /// reason keeps the forward step that failed, for a later compensate or abandon.
-    pub fn park_compensation(&mut self, step: &str, failure: Failure) {
-        let current = self.run.core.reason.as_ref();
-        let failed_step = current.map(|r| r.failed_step.clone()).unwrap_or_default();
-        let compensation_reached =
-            failure.reached || current.is_some_and(|r| r.compensation_reached);
-        self.emit(Event::RunParked {
-            reason: Reason {
-                step: step.to_owned(),
-                class: failure.class,
-                message: failure.message,
-                phase: Phase::Compensation,
-                failed_step,
-                compensation_reached,
-            },
-        });
-    }
-
     /// Stops the run for an operator without compensating (the step cannot even be attempted,
     /// e.g. its plugin does not load: compensation would need plugins too).
     pub fn park(&mut self, step: &str, failure: Failure) {
@@ -432,26 +345,6 @@ impl<'a> Transition<'a> {
             ),
         }
     }
-
-    /// Schedules a compensation again (an operator's compensate after a park in compensation).
-    pub fn reschedule_compensation(&mut self, step: &str) {
-        let now = self.now;
-        self.schedule(COMPENSATE, step, 1, now);
-    }
-}
-
-/// `initial * multiplier^(attempt-1)`, capped at `max`, moved by up to `jitter` either way. The
-/// jitter comes from a hash of `seed`, so it is the same on every host and in every test.
-pub fn backoff(policy: &RetryPolicy, attempt: i32, seed: &str) -> Duration {
-    let exponent = i32::max(attempt - 1, 0);
-    let base = policy.initial.as_secs_f64() * policy.multiplier.powi(exponent);
-    let capped = base.min(policy.max.as_secs_f64());
-    let hash = Sha256::digest(seed.as_bytes());
-    let mut eight = [0u8; 8];
-    eight.copy_from_slice(&hash[..8]);
-    let unit = (u64::from_le_bytes(eight) >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
-    let factor = 1.0 + policy.jitter * (2.0 * unit - 1.0);
-    Duration::from_secs_f64((capped * factor).clamp(0.0, policy.max.as_secs_f64() * 2.0))
 }
 
 /// `now + d`, or `None` when that is past what a timestamp can hold. Delays come from plugins
@@ -477,43 +370,5 @@ fn out_of_range(what: &str, d: Duration) -> Failure {
         ),
         retry_after: None,
         reached: false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn policy() -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: 8,
-            initial: Duration::from_secs(1),
-            multiplier: 2.0,
-            max: Duration::from_secs(60),
-            jitter: 0.0,
-            non_retryable: vec![],
-        }
-    }
-
-    #[test]
-    fn backoff_grows_geometrically_up_to_the_cap() {
-        let p = policy();
-        let delays: Vec<u64> = (1..=8).map(|a| backoff(&p, a, "x").as_secs()).collect();
-        assert_eq!(delays, vec![1, 2, 4, 8, 16, 32, 60, 60]);
-    }
-
-    #[test]
-    fn jitter_stays_within_its_fraction_and_is_deterministic() {
-        let p = RetryPolicy {
-            jitter: 0.2,
-            ..policy()
-        };
-        for attempt in 1..6 {
-            let seed = format!("run/step/{attempt}");
-            let d = backoff(&p, attempt, &seed).as_secs_f64();
-            let base = backoff(&policy(), attempt, &seed).as_secs_f64();
-            assert!(d >= base * 0.8 && d <= base * 1.2, "{d} vs {base}");
-            assert_eq!(backoff(&p, attempt, &seed), backoff(&p, attempt, &seed));
-        }
     }
 }
