@@ -99,6 +99,18 @@ fn bench() -> anyhow::Result<()> {
             ("DATABASE_URL", OsStr::new(&url)),
             ("WEFT_PG_TPS", OsStr::new(&tps)),
         ],
+    )?;
+    let storage_bench = [
+        "bench",
+        "--package",
+        "weft-cli",
+        "--bench",
+        "storage",
+        "--quiet",
+    ];
+    cmd::cargo_with_env(
+        &storage_bench,
+        &[plugins, ("DATABASE_URL", OsStr::new(&url))],
     )
 }
 
