@@ -2,6 +2,25 @@
 //! `&mut PgConnection` so that the engine composes them into one transaction per state change.
 //! SQL lives only here. Times are always passed in (from the engine's clock), never `now()`.
 
+/// The outputs of the run whose id is the SQL expression `$run`, as one JSON object (step id ->
+/// output), read from its history's `step-completed` events (the latest per step). Outputs are
+/// not stored on the run's row: a row rewritten at every step would copy every earlier output
+/// each time, O(steps²) bytes per run, where the history already holds each output once.
+macro_rules! outputs_of {
+    ($run:expr) => {
+        concat!(
+            "(select coalesce(jsonb_object_agg(o.step, o.output), '{}'::jsonb) from (
+                 select distinct on (h.event->>'step') h.event->>'step' as step,
+                     h.event->'output' as output
+                 from history h
+                 where h.run_id = ",
+            $run,
+            " and h.event->>'type' = 'step-completed'
+                 order by h.event->>'step', h.seq desc) o)"
+        )
+    };
+}
+
 mod audit;
 pub mod definitions;
 mod error;

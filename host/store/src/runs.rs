@@ -26,7 +26,7 @@ pub struct RunRow {
     pub input: serde_json::Value,
     /// Plugin name -> sha256 the run uses.
     pub plugins: serde_json::Value,
-    /// Step id -> output.
+    /// Step id -> output: read from the run's history (see `outputs_of!`), never written.
     pub outputs: serde_json::Value,
     /// Completed call steps, in order.
     pub completed: serde_json::Value,
@@ -45,8 +45,11 @@ pub struct RunRow {
 /// The columns of [`RunRow`], as a literal so queries stay `&'static str`.
 macro_rules! run_columns {
     () => {
-        "id, tenant_id, definition, definition_version, business_key, status, input, plugins, \
-         outputs, completed, compensated, reason, next_seq, created_at, updated_at"
+        concat!(
+            "id, tenant_id, definition, definition_version, business_key, status, input, plugins, ",
+            outputs_of!("runs.id"),
+            " as outputs, completed, compensated, reason, next_seq, created_at, updated_at"
+        )
     };
 }
 
@@ -54,8 +57,8 @@ macro_rules! run_columns {
 pub async fn insert_if_new(conn: &mut PgConnection, run: &RunRow) -> Result<bool, StoreError> {
     let inserted = sqlx::query(
         "insert into runs (id, tenant_id, definition, definition_version, business_key, status,
-             input, plugins, outputs, completed, compensated, reason, next_seq, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             input, plugins, completed, compensated, reason, next_seq, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          on conflict (tenant_id, definition, business_key) do nothing",
     )
     .bind(run.id)
@@ -66,7 +69,6 @@ pub async fn insert_if_new(conn: &mut PgConnection, run: &RunRow) -> Result<bool
     .bind(&run.status)
     .bind(&run.input)
     .bind(&run.plugins)
-    .bind(&run.outputs)
     .bind(&run.completed)
     .bind(&run.compensated)
     .bind(&run.reason)
@@ -148,14 +150,13 @@ pub async fn list(
 /// Writes the mutable part of `run` back.
 pub async fn save(conn: &mut PgConnection, run: &RunRow) -> Result<(), StoreError> {
     sqlx::query(
-        "update runs set status = $2, plugins = $3, outputs = $4, completed = $5, compensated = $6,
-             reason = $7, next_seq = $8, updated_at = $9
+        "update runs set status = $2, plugins = $3, completed = $4, compensated = $5,
+             reason = $6, next_seq = $7, updated_at = $8
          where id = $1",
     )
     .bind(run.id)
     .bind(&run.status)
     .bind(&run.plugins)
-    .bind(&run.outputs)
     .bind(&run.completed)
     .bind(&run.compensated)
     .bind(&run.reason)

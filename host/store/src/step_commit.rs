@@ -60,10 +60,10 @@ macro_rules! step_commit_sql {
         concat!(
             "with input as (
                  select * from unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::int[],
-                     $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::jsonb[],
-                     $11::bigint[])
-                     as t(run_id, expected_seq, item_id, claims, status, plugins, outputs,
-                          completed, compensated, reason, next_seq)
+                     $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::jsonb[],
+                     $10::bigint[])
+                     as t(run_id, expected_seq, item_id, claims, status, plugins, completed,
+                          compensated, reason, next_seq)
              ), run as (
                  select r.id from runs r join input i on r.id = i.run_id
                  where r.id = any($1) and r.next_seq = i.expected_seq
@@ -71,32 +71,32 @@ macro_rules! step_commit_sql {
              ), done as (
                  delete from work_items w using input i
                  where w.id = any($3) and w.id = i.item_id and w.run_id = i.run_id
-                     and w.lease_owner = $12
+                     and w.lease_owner = $11
                      and w.claims = i.claims and i.run_id in (select id from run)
                  returning w.run_id
              ), saved as (
-                 update runs r set status = i.status, plugins = i.plugins, outputs = i.outputs,
-                     completed = i.completed, compensated = i.compensated, reason = i.reason,
-                     next_seq = i.next_seq, updated_at = $13
+                 update runs r set status = i.status, plugins = i.plugins, completed = i.completed,
+                     compensated = i.compensated, reason = i.reason,
+                     next_seq = i.next_seq, updated_at = $12
                  from input i
                  where r.id = any($1) and r.id = i.run_id and r.id in (select run_id from done)
                  returning r.id, r.tenant_id
              ), events as (
                  insert into history (run_id, seq, tenant_id, at, event)
                  select s.id, t.seq, s.tenant_id, t.at, t.event
-                 from unnest($14::uuid[], $15::bigint[], $16::timestamptz[], $17::jsonb[])
+                 from unnest($13::uuid[], $14::bigint[], $15::timestamptz[], $16::jsonb[])
                      as t(run_id, seq, at, event)
                  join saved s on s.id = t.run_id
              ), queued as (
                  insert into work_items (tenant_id, run_id, kind, step_id, attempt, available_at,
                      deadline, created_at, lease_owner, claims)
                  select s.tenant_id, s.id, t.k, t.s, t.a,
-                     case when t.leased then $24 else t.d end, t.l, $13,
-                     case when t.leased then $12 end, case when t.leased then 1 else 0 end
+                     case when t.leased then $23 else t.d end, t.l, $12,
+                     case when t.leased then $11 end, case when t.leased then 1 else 0 end
                  from (
-                     select u.*, u.d <= $13 and $24::timestamptz is not null as leased
-                     from unnest($18::uuid[], $19::text[], $20::text[], $21::int[],
-                         $22::timestamptz[], $23::timestamptz[]) as u(run_id, k, s, a, d, l)
+                     select u.*, u.d <= $12 and $23::timestamptz is not null as leased
+                     from unnest($17::uuid[], $18::text[], $19::text[], $20::int[],
+                         $21::timestamptz[], $22::timestamptz[]) as u(run_id, k, s, a, d, l)
                  ) as t
                  join saved s on s.id = t.run_id
                  returning id, tenant_id, run_id, kind, step_id, attempt, deadline, claims,
@@ -134,7 +134,6 @@ pub async fn commit(
     let claims: Vec<i32> = batch.iter().map(|c| c.item.claims).collect();
     let status: Vec<&str> = batch.iter().map(|c| c.run.status.as_str()).collect();
     let plugins: Vec<&serde_json::Value> = batch.iter().map(|c| &c.run.plugins).collect();
-    let outputs: Vec<&serde_json::Value> = batch.iter().map(|c| &c.run.outputs).collect();
     let completed: Vec<&serde_json::Value> = batch.iter().map(|c| &c.run.completed).collect();
     let compensated: Vec<&serde_json::Value> = batch.iter().map(|c| &c.run.compensated).collect();
     let reason: Vec<Option<&serde_json::Value>> =
@@ -174,7 +173,7 @@ pub async fn commit(
     let sql = if audit.is_empty() {
         step_commit_sql!("")
     } else {
-        step_commit_sql!(", audited as (", insert_audit!("$25"), ")")
+        step_commit_sql!(", audited as (", insert_audit!("$24"), ")")
     };
     let query = sqlx::query_as(sql)
         .bind(&runs)
@@ -183,7 +182,6 @@ pub async fn commit(
         .bind(&claims)
         .bind(&status)
         .bind(&plugins)
-        .bind(&outputs)
         .bind(&completed)
         .bind(&compensated)
         .bind(&reason)

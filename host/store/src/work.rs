@@ -148,7 +148,7 @@ pub async fn claim(
         .ok()
         .and_then(|lease| now.checked_add_signed(lease))
         .ok_or_else(|| StoreError::Invalid(format!("a lease of {lease:?} is out of range")))?;
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "with next as (
              select id, lease_owner from work_items where available_at <= $1
              order by available_at limit $4 for update skip locked
@@ -159,10 +159,12 @@ pub async fn claim(
                        w.claims, w.released_claims, next.lease_owner as previous_owner
          )
          select c.*, r.definition, r.definition_version, r.business_key, r.status, r.input,
-                r.plugins, r.outputs, r.completed, r.compensated, r.reason, r.next_seq,
+                r.plugins, ",
+        outputs_of!("r.id"),
+        " as outputs, r.completed, r.compensated, r.reason, r.next_seq,
                 r.created_at, r.updated_at
-         from claimed c join runs r on r.id = c.run_id",
-    )
+         from claimed c join runs r on r.id = c.run_id"
+    ))
     .bind(now)
     .bind(owner)
     .bind(until)
