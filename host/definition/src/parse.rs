@@ -6,12 +6,28 @@
 //! mappings with string keys in source order. Problems found while converting are reported with
 //! the path of the node, like validation errors; YAML syntax errors, including duplicate keys
 //! (saphyr rejects them), get the field `(yaml)` and the scanner's line.
+//!
+//! The source is bounded before anything is built from it: at most [`MAX_SOURCE_BYTES`], no
+//! anchors or aliases, and at most [`MAX_DEPTH`] nested collections. saphyr resolves an alias by
+//! cloning its anchor and budgets that by node count, not bytes, so a 1.5 MB document of aliases
+//! to a 1 MiB string would expand to some 100 GB; the parser's events are therefore checked one
+//! by one and the document is refused at the first anchor, before the loader copies anything.
 
 use std::collections::BTreeSet;
 
-use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, ScanError, YamlDataOwned};
+use saphyr::{MarkedYamlOwned, ScalarOwned, ScanError, YamlDataOwned, YamlLoader};
+use saphyr_parser::{Event, Parser, Span, SpannedEventReceiver};
 
 use crate::DefinitionError;
+
+/// Largest definition source accepted, in bytes. The longest real definitions are a few KiB; the
+/// cap keeps what is parsed, stored and sent back to operators small.
+pub const MAX_SOURCE_BYTES: usize = 256 << 10;
+
+/// Deepest nesting of lists and mappings accepted. Validation and conversion walk the tree
+/// recursively, so depth must be bounded for the host's stack; `input:` templates are the
+/// deepest part of a definition and rarely go past five levels.
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// A YAML node and the 1-based line it starts on.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +97,18 @@ pub(crate) fn index_path(parent: &str, index: usize) -> String {
 
 /// Parses exactly one YAML document.
 pub(crate) fn parse(source: &str) -> Result<Node, Vec<DefinitionError>> {
-    let docs = MarkedYamlOwned::load_from_str(source).map_err(|e| vec![syntax(source, &e)])?;
+    if source.len() > MAX_SOURCE_BYTES {
+        return Err(vec![DefinitionError::new(
+            1,
+            "(definition)",
+            format!(
+                "the definition is {} bytes; at most {MAX_SOURCE_BYTES} (256 KiB) are accepted: \
+                 move large constants into the run's input or a plugin's configuration",
+                source.len()
+            ),
+        )]);
+    }
+    let docs = load(source).map_err(|e| vec![e])?;
     let mut docs = docs.into_iter();
     let Some(doc) = docs.next() else {
         return Err(vec![DefinitionError::new(
@@ -105,6 +132,54 @@ pub(crate) fn parse(source: &str) -> Result<Node, Vec<DefinitionError>> {
     } else {
         Err(errors)
     }
+}
+
+/// The documents of `source`, built by saphyr's loader from events this function has checked.
+fn load(source: &str) -> Result<Vec<MarkedYamlOwned>, DefinitionError> {
+    let mut loader = YamlLoader::<MarkedYamlOwned>::default();
+    let mut depth = 0usize;
+    for event in Parser::new_from_str(source) {
+        let (event, span) = event.map_err(|e| syntax(source, &e))?;
+        let anchored = match &event {
+            Event::Alias(_) => {
+                return Err(refusal(
+                    span,
+                    "YAML aliases (`*name`) are not supported; write the value out in full",
+                ));
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(refusal(
+                        span,
+                        &format!("lists and mappings are nested more than {MAX_DEPTH} deep"),
+                    ));
+                }
+                *anchor
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                depth = depth.saturating_sub(1);
+                0
+            }
+            Event::Scalar(_, _, anchor, _) => *anchor,
+            _ => 0,
+        };
+        if anchored > 0 {
+            return Err(refusal(
+                span,
+                "YAML anchors (`&name`) are not supported; write the value out in full",
+            ));
+        }
+        loader.on_event(event, span);
+        if let Some(e) = loader.error() {
+            return Err(syntax(source, e));
+        }
+    }
+    Ok(loader.into_documents())
+}
+
+fn refusal(span: Span, message: &str) -> DefinitionError {
+    DefinitionError::new(span.start.line().max(1), "(yaml)", message)
 }
 
 fn line(node: &MarkedYamlOwned) -> usize {
@@ -168,8 +243,8 @@ fn convert(node: MarkedYamlOwned, path: &str, errors: &mut Vec<DefinitionError>)
         YamlDataOwned::Tagged(tag, _) => fail(format!(
             "YAML tags such as `{tag}` are not supported; write the plain value"
         )),
-        // The loader resolves aliases to copies of their anchors; an unresolved one is unknown.
-        YamlDataOwned::Alias(_) => fail("unknown YAML alias".to_owned()),
+        // Aliases are refused while loading (see `load`); this is only reached if that changes.
+        YamlDataOwned::Alias(_) => fail("YAML aliases are not supported".to_owned()),
         YamlDataOwned::BadValue => fail("the value does not match its YAML tag".to_owned()),
     };
     Node { line, value }
@@ -341,6 +416,64 @@ mod tests {
         let errors = parse("a: !custom x\nb:\n  - .nan\n").unwrap_err();
         let found: Vec<(usize, &str)> = errors.iter().map(|e| (e.line, e.field.as_str())).collect();
         assert_eq!(found, [(1, "a"), (3, "b[0]")]);
+    }
+
+    #[test]
+    fn anchors_and_aliases_are_refused_where_they_stand() {
+        let e = error("name: a\nx: &big \"text\"\ny: *big\n");
+        assert_eq!((e.line, e.field.as_str()), (2, "(yaml)"));
+        assert_eq!(
+            e.message,
+            "YAML anchors (`&name`) are not supported; write the value out in full"
+        );
+        let e = error("a:\n  - &m { k: v }\n");
+        assert_eq!((e.line, e.field.as_str()), (2, "(yaml)"));
+        let e = error("a: *nowhere\n");
+        assert_eq!((e.line, e.field.as_str()), (1, "(yaml)"));
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_before_anything_is_copied() {
+        // 64 KiB behind an anchor and 30,000 aliases to it: about 1.9 GiB once expanded, in a
+        // source under the size cap.
+        let mut source = format!("a: &x \"{}\"\nb:\n", "y".repeat(64 << 10));
+        for _ in 0..30_000 {
+            source.push_str("- *x\n");
+        }
+        assert!(source.len() <= MAX_SOURCE_BYTES);
+        let e = error(&source);
+        assert_eq!((e.line, e.field.as_str()), (1, "(yaml)"));
+    }
+
+    #[test]
+    fn a_source_past_256_kib_is_refused_unread() {
+        let source = format!("name: a\n# {}\n", "x".repeat(MAX_SOURCE_BYTES));
+        let e = error(&source);
+        assert_eq!((e.line, e.field.as_str()), (1, "(definition)"));
+        assert!(e.message.contains("at most 262144"), "{}", e.message);
+        let fits = format!("name: a\n#{}\n", "x".repeat(MAX_SOURCE_BYTES - 10));
+        assert_eq!(fits.len(), MAX_SOURCE_BYTES);
+        parsed(&fits);
+    }
+
+    #[test]
+    fn nesting_past_the_depth_limit_is_refused() {
+        let deep = |n: usize| format!("a: {}{}\n", "[".repeat(n), "]".repeat(n));
+        parsed(&deep(MAX_DEPTH - 1));
+        let e = error(&deep(MAX_DEPTH));
+        assert_eq!((e.line, e.field.as_str()), (1, "(yaml)"));
+        let mut block = String::new();
+        for level in 0..=MAX_DEPTH {
+            block.push_str(&" ".repeat(level * 2));
+            block.push_str("- \n");
+        }
+        let e = error(&block);
+        assert_eq!(e.field, "(yaml)");
+        assert!(
+            e.message.contains("nested more than 64 deep"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
