@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use weft_engine::{Clock, Engine, EngineConfig, SystemClock};
 use weft_runtime::{Runtime, RuntimeConfig, Services, TracingAudit};
-use weft_store::{PgPool, PgXref};
+use weft_store::{PgPool, PgXref, xref_pool};
 
 /// An engine on `pool`. Outbound calls are persisted by the engine with each step; the runtime's
 /// own audit sink only traces them.
@@ -18,7 +18,8 @@ pub fn engine(
     let now = clock.clone();
     let services = Services {
         audit: Arc::new(TracingAudit),
-        xref: Arc::new(PgXref::new(pool.clone(), Arc::new(move || now.now()))),
+        // Its own small pool: plugins calling xref never wait on, or starve, step commits.
+        xref: Arc::new(PgXref::new(xref_pool(&pool), Arc::new(move || now.now()))),
     };
     let runtime_config = RuntimeConfig {
         cache_dir,

@@ -29,6 +29,15 @@ pub struct Limits {
     pub http_timeout: Duration,
     /// Log text one attempt may record; lines past it are dropped and counted.
     pub max_log_bytes: u64,
+    /// xref calls (`get`, `put`, `unlink`) one attempt may make. Each waits on the database,
+    /// which the CPU budget does not see, so without a count a loop would hold a connection of
+    /// the xref pool for the attempt's whole wall time.
+    #[serde(default = "default_max_xref_calls")]
+    pub max_xref_calls: u32,
+}
+
+fn default_max_xref_calls() -> u32 {
+    Limits::default().max_xref_calls
 }
 
 impl Default for Limits {
@@ -43,6 +52,7 @@ impl Default for Limits {
             max_http_calls: 32,
             http_timeout: Duration::from_secs(20),
             max_log_bytes: 64 << 10,
+            max_xref_calls: 64,
         }
     }
 }
@@ -72,6 +82,8 @@ pub struct LimitOverrides {
     pub http_timeout: Option<Duration>,
     /// See [`Limits::max_log_bytes`].
     pub max_log_bytes: Option<u64>,
+    /// See [`Limits::max_xref_calls`].
+    pub max_xref_calls: Option<u32>,
 }
 
 impl Limits {
@@ -88,6 +100,7 @@ impl Limits {
         self.max_http_calls = o.max_http_calls.unwrap_or(self.max_http_calls);
         self.http_timeout = o.http_timeout.unwrap_or(self.http_timeout);
         self.max_log_bytes = o.max_log_bytes.unwrap_or(self.max_log_bytes);
+        self.max_xref_calls = o.max_xref_calls.unwrap_or(self.max_xref_calls);
         self
     }
 }

@@ -87,6 +87,8 @@ pub(crate) struct AttemptState {
     pub services: Services,
     pub http_client: reqwest::Client,
     pub http_calls: u32,
+    /// xref calls made so far, against `limits.max_xref_calls`.
+    pub xref_calls: u32,
     pub calls: Vec<crate::AuditRecord>,
     pub logs: LogBuffer,
     pub stderr: MemoryOutputPipe,
@@ -124,6 +126,7 @@ impl AttemptState {
             services,
             http_client,
             http_calls: 0,
+            xref_calls: 0,
             calls: Vec::new(),
             stderr,
         }
