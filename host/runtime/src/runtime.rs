@@ -37,6 +37,11 @@ pub struct RuntimeConfig {
     pub epoch_tick: Duration,
     /// Limits for `describe` when loading, and the base for attempts.
     pub defaults: Limits,
+    /// Whether plugins may reach loopback, private, link-local and other non-public addresses
+    /// (checked after DNS resolution). Off in production, where a tenant's allow-list must not
+    /// open the host's own network (cloud metadata, internal services); on for local
+    /// development and tests, whose servers listen on 127.0.0.1.
+    pub allow_private_egress: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -49,6 +54,7 @@ impl Default for RuntimeConfig {
             max_wasm_stack_bytes: 1 << 20,
             epoch_tick: Duration::from_millis(10),
             defaults: Limits::default(),
+            allow_private_egress: false,
         }
     }
 }
@@ -131,11 +137,17 @@ impl Runtime {
             .map_err(|e| fail("linker", &e))?;
         // Redirects are not followed: the next hop would escape the allow-list check, with the
         // substituted secrets in its headers.
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("weft/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| fail("http client", &e))?;
+            .user_agent(concat!("weft/", env!("CARGO_PKG_VERSION")));
+        if !config.allow_private_egress {
+            // Connections go only to addresses the resolver checked; a proxy would resolve the
+            // name itself, past the check, so none is used.
+            http = http
+                .dns_resolver(crate::egress::address::CheckedResolver)
+                .no_proxy();
+        }
+        let http = http.build().map_err(|e| fail("http client", &e))?;
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)
             .map_err(|e| fail("ticker", &e))?;
         Ok(Self {
@@ -245,6 +257,7 @@ impl Runtime {
             self.config.epoch_tick,
         );
         let mut store = Store::new(&self.engine, state);
+        store.data_mut().allow_private_egress = self.config.allow_private_egress;
         store.limiter(|s| s);
         store.set_epoch_deadline(1);
         // Every tick: charge the CPU budget, then yield so a looping plugin shares its thread

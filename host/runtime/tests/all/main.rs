@@ -10,6 +10,7 @@
 mod support;
 
 mod contract;
+mod egress;
 mod hostile;
 mod http;
 mod loading;
