@@ -29,6 +29,9 @@ pub struct RuntimeConfig {
     pub max_concurrent_attempts: u32,
     /// The most memory any attempt may be granted, whatever its overrides say. Sizes pool slots.
     pub memory_ceiling_bytes: u64,
+    /// The most any attempt may be granted of every other limit (`Limits::ceilings()` by
+    /// default); memory is cut to the lower of this and `memory_ceiling_bytes`.
+    pub ceilings: Limits,
     /// Largest plugin file accepted.
     pub max_component_bytes: u64,
     /// Deepest wasm stack; deeper recursion traps as a stack overflow.
@@ -50,6 +53,7 @@ impl Default for RuntimeConfig {
             cache_dir: None,
             max_concurrent_attempts: 64,
             memory_ceiling_bytes: 512 << 20,
+            ceilings: Limits::ceilings(),
             max_component_bytes: 32 << 20,
             max_wasm_stack_bytes: 1 << 20,
             epoch_tick: Duration::from_millis(10),
@@ -272,8 +276,13 @@ impl Runtime {
     /// Runs one attempt. Never fails: whatever the plugin does ends in one classified outcome.
     pub async fn invoke(&self, plugin: &LoadedPlugin, request: AttemptRequest) -> AttemptReport {
         let started = Instant::now();
-        let mut limits = request.limits;
-        limits.memory_bytes = limits.memory_bytes.min(self.config.memory_ceiling_bytes);
+        let mut ceilings = self.config.ceilings;
+        ceilings.memory_bytes = ceilings.memory_bytes.min(self.config.memory_ceiling_bytes);
+        let (limits, clamped) = request.limits.clamped(&ceilings);
+        for note in &clamped {
+            tracing::warn!(tenant = %request.context.tenant, run = %request.context.run_id,
+                step = %request.context.step_id, "{note}");
+        }
         if let Some(refusal) = verdict::refuse_early(plugin, &request, &limits) {
             return AttemptReport {
                 outcome: refusal,
@@ -295,6 +304,14 @@ impl Runtime {
             deadline: SystemTime::now() + limits.wall_time,
         };
         let mut store = self.new_store(grants, limits);
+        // The attempt's log tells the operator why it ran with less than it was given.
+        for message in clamped {
+            store.data_mut().logs.push(crate::LogLine {
+                at: SystemTime::now(),
+                level: crate::LogLevel::Warn,
+                message: format!("host: {message}"),
+            });
+        }
         let call = async {
             let instance = plugin.pre.instantiate_async(&mut store).await?;
             instance

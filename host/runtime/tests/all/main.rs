@@ -9,6 +9,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod ceilings;
 mod contract;
 mod egress;
 mod hostile;
