@@ -86,7 +86,11 @@ pub(crate) struct AttemptState {
     pub limits: Limits,
     pub services: Services,
     pub http_client: reqwest::Client,
+    /// See `RuntimeConfig::allow_private_egress`; IP-literal URLs are checked against it.
+    pub allow_private_egress: bool,
     pub http_calls: u32,
+    /// xref calls made so far, against `limits.max_xref_calls`.
+    pub xref_calls: u32,
     pub calls: Vec<crate::AuditRecord>,
     pub logs: LogBuffer,
     pub stderr: MemoryOutputPipe,
@@ -123,7 +127,9 @@ impl AttemptState {
             limits,
             services,
             http_client,
+            allow_private_egress: false,
             http_calls: 0,
+            xref_calls: 0,
             calls: Vec::new(),
             stderr,
         }

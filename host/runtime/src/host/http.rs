@@ -10,6 +10,7 @@ use weft_plugin_sdk::placeholder::{self, SubstituteError};
 
 use crate::audit::{AuditOutcome, AuditRecord};
 use crate::bindings::http::{Host, HttpError, Method, Request, Response};
+use crate::egress::address;
 use crate::state::AttemptState;
 
 /// Headers a plugin may not set: the host owns framing and routing.
@@ -99,6 +100,9 @@ impl AttemptState {
             .egress
             .check(method, &url)
             .map_err(HttpError::Denied)?;
+        if !self.allow_private_egress {
+            address::check_literal(&url).map_err(HttpError::Denied)?;
+        }
         let body = request.body.as_deref().unwrap_or_default();
         if body.len() as u64 > self.limits.max_http_body_bytes {
             return Err(HttpError::RequestTooLarge(self.limits.max_http_body_bytes));
@@ -183,7 +187,17 @@ impl AttemptState {
         };
         let mut response = match self.http_client.execute(request).await {
             Ok(r) => r,
-            Err(e) => return failed(self.transport_error(&e), None, 0),
+            Err(e) => {
+                // A name that resolved to non-public addresses only: refused, not sent.
+                if let Some(reason) = address::refusal(&e) {
+                    return Outcome {
+                        result: Err(Failure::Refused(HttpError::Denied(reason))),
+                        status: None,
+                        response_bytes: 0,
+                    };
+                }
+                return failed(self.transport_error(&e), None, 0);
+            }
         };
         let status = response.status().as_u16();
         let cap = self.limits.max_http_body_bytes;

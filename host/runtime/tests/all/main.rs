@@ -9,7 +9,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod ceilings;
 mod contract;
+mod egress;
 mod hostile;
 mod http;
 mod loading;

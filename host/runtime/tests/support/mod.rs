@@ -13,9 +13,12 @@ use weft_runtime::{
 
 pub use weft_test_support::plugin_bytes;
 
+/// The test servers listen on 127.0.0.1, so private egress is allowed; tests of the refusal
+/// turn it off.
 pub fn config() -> RuntimeConfig {
     RuntimeConfig {
         cache_dir: Some(weft_test_support::cache_dir()),
+        allow_private_egress: true,
         ..RuntimeConfig::default()
     }
 }
