@@ -21,6 +21,7 @@ mod runtime;
 mod serde_time;
 mod services;
 mod state;
+mod stderr;
 mod storable;
 mod verdict;
 

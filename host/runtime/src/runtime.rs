@@ -299,6 +299,7 @@ impl Runtime {
             }
         };
         let state = store.data_mut();
+        state.close_refused_calls();
         AttemptReport {
             outcome,
             logs: std::mem::take(&mut state.logs.lines),

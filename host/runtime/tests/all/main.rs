@@ -10,6 +10,7 @@
 mod support;
 
 mod contract;
+mod floods;
 mod hostile;
 mod http;
 mod loading;
