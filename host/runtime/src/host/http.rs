@@ -13,6 +13,14 @@ use crate::bindings::http::{Host, HttpError, Method, Request, Response};
 use crate::outcome::{cap_message, cut_text};
 use crate::state::AttemptState;
 
+/// Most headers one request may carry. `HeaderMap` panics past 32,768 entries; far fewer are
+/// ever needed.
+const MAX_REQUEST_HEADERS: usize = 100;
+/// Longest header name.
+const MAX_HEADER_NAME_BYTES: usize = 256;
+/// Longest header value, secrets substituted.
+const MAX_HEADER_VALUE_BYTES: usize = 8 << 10;
+
 /// Longest piece of a plugin's own text (a URL, a header name) quoted back in an error message.
 const MAX_QUOTED_BYTES: usize = 256;
 
@@ -158,8 +166,9 @@ impl AttemptState {
             .check(method, &url)
             .map_err(HttpError::Denied)?;
         let body = request.body.as_deref().unwrap_or_default();
-        if body.len() as u64 > self.limits.max_http_body_bytes {
-            return Err(HttpError::RequestTooLarge(self.limits.max_http_body_bytes));
+        let max_body = self.limits.max_http_body_bytes;
+        if body.len() as u64 > max_body {
+            return Err(HttpError::RequestTooLarge(max_body));
         }
         let host = url.host_str().unwrap_or_default().to_owned();
         let lookup = |name: &str| {
@@ -173,18 +182,30 @@ impl AttemptState {
                 .filter(|_| pinned_ok)
                 .map(|v| v.expose().as_bytes())
         };
-        let substitute = |text: &[u8]| {
-            placeholder::substitute(text, lookup).map_err(|e| match e {
+        let substitute = |text: &[u8], max: usize, too_large: fn(usize) -> HttpError| {
+            placeholder::substitute_within(text, lookup, max).map_err(|e| match e {
                 SubstituteError::NotGranted(name) => HttpError::Denied(format!(
                     "secret `{name}` is not granted to this plugin for {host}"
                 )),
                 SubstituteError::Unterminated => {
                     HttpError::InvalidRequest("unterminated `{{secret:` placeholder".into())
                 }
+                SubstituteError::TooLarge(max) => too_large(max),
             })
         };
+        if request.headers.len() > MAX_REQUEST_HEADERS {
+            return Err(HttpError::InvalidRequest(format!(
+                "{} headers; at most {MAX_REQUEST_HEADERS} are allowed",
+                request.headers.len()
+            )));
+        }
         let mut headers = HeaderMap::new();
         for (name, value) in &request.headers {
+            if name.len() > MAX_HEADER_NAME_BYTES {
+                return Err(HttpError::InvalidRequest(format!(
+                    "a header name is over {MAX_HEADER_NAME_BYTES} bytes"
+                )));
+            }
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                 HttpError::InvalidRequest(format!(
                     "bad header name `{}`",
@@ -196,12 +217,20 @@ impl AttemptState {
                     "header `{name}` is set by the host"
                 )));
             }
-            let value = HeaderValue::from_bytes(&substitute(value.as_bytes())?)
-                .map_err(|_| HttpError::InvalidRequest(format!("bad value for header `{name}`")))?;
+            let value = HeaderValue::from_bytes(&substitute(
+                value.as_bytes(),
+                MAX_HEADER_VALUE_BYTES,
+                header_too_large,
+            )?)
+            .map_err(|_| HttpError::InvalidRequest(format!("bad value for header `{name}`")))?;
             headers.append(name, value);
         }
+        // The size that counts is the one after substitution: checked while expanding.
         let body = if request.body.is_some() {
-            Some(substitute(body)?)
+            let max = usize::try_from(max_body).unwrap_or(usize::MAX);
+            Some(substitute(body, max, |max| {
+                HttpError::RequestTooLarge(max as u64)
+            })?)
         } else {
             None
         };
@@ -305,6 +334,12 @@ impl AttemptState {
         }
         HttpError::Connection(self.grants.redact(message))
     }
+}
+
+fn header_too_large(max: usize) -> HttpError {
+    HttpError::InvalidRequest(format!(
+        "a header value is over {max} bytes once secrets are substituted"
+    ))
 }
 
 fn method_name(method: Method) -> &'static str {

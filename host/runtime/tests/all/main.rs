@@ -14,3 +14,4 @@ mod floods;
 mod hostile;
 mod http;
 mod loading;
+mod requests;
