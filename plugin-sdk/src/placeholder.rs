@@ -33,12 +33,12 @@ pub fn substitute_within<'a>(
     mut lookup: impl FnMut(&str) -> Option<&'a [u8]>,
     max: usize,
 ) -> Result<Vec<u8>, SubstituteError> {
-    if text.len() > max {
-        return Err(SubstituteError::TooLarge(max));
-    }
-    let mut out = Vec::with_capacity(text.len());
+    let mut out = Vec::with_capacity(text.len().min(max));
     let mut at = 0;
     while let Some(start) = find(text, OPEN, at) {
+        if out.len() + (start - at) > max {
+            return Err(SubstituteError::TooLarge(max));
+        }
         out.extend_from_slice(&text[at..start]);
         let name_start = start + OPEN.len();
         let Some(end) = find(text, CLOSE, name_start) else {
