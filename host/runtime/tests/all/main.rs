@@ -14,4 +14,6 @@ mod floods;
 mod hostile;
 mod http;
 mod loading;
+mod manifests;
+mod redaction;
 mod requests;
