@@ -159,6 +159,9 @@ impl TestHost {
             SubstituteError::Unterminated => {
                 HttpError::InvalidRequest("unterminated secret placeholder".into())
             }
+            SubstituteError::TooLarge(max) => {
+                HttpError::InvalidRequest(format!("over {max} bytes once secrets are substituted"))
+            }
         })
     }
 

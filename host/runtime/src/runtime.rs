@@ -18,7 +18,8 @@ use crate::outcome::{AttemptReport, Outcome};
 use crate::plugin::{LoadError, LoadedPlugin, check_manifest};
 use crate::services::{SecretValue, Services};
 use crate::state::{AttemptState, Grants, granted_secrets};
-use crate::verdict;
+use crate::validate::validate_output;
+use crate::verdict::{self, Checked};
 
 /// How a runtime is set up. Per-attempt limits come with each [`AttemptRequest`].
 #[derive(Debug, Clone)]
@@ -323,12 +324,32 @@ impl Runtime {
                 limit: limits.wall_time,
             },
             Ok(Err(trap)) => verdict::trap_outcome(store.data(), &trap),
-            Ok(Ok(Err(e))) => verdict::plugin_error(e),
+            Ok(Ok(Err(e))) => verdict::plugin_error(e, &store.data().grants),
             Ok(Ok(Ok(output))) => {
-                verdict::check_output(plugin, &request.operation, output, store.data())
+                match verdict::check_output(plugin, &request.operation, output, store.data()) {
+                    Checked::Done(outcome) => outcome,
+                    Checked::Validate {
+                        output,
+                        value,
+                        validator,
+                    } => {
+                        let grants = &store.data().grants;
+                        validate_output(
+                            validator,
+                            &request.operation,
+                            output,
+                            value,
+                            limits.wall_time.saturating_sub(started.elapsed()),
+                            limits.wall_time,
+                            |m| grants.redact(m),
+                        )
+                        .await
+                    }
+                }
             }
         };
         let state = store.data_mut();
+        state.close_refused_calls();
         AttemptReport {
             outcome,
             logs: std::mem::take(&mut state.logs.lines),
