@@ -3,6 +3,7 @@
 
 use crate::host::{Backend, Level, StepContext};
 use crate::http::{HttpError, HttpRequest, HttpResponse, Method};
+use crate::xref::XrefError;
 use crate::{Host, Plugin, PluginError};
 
 #[doc(hidden)]
@@ -85,12 +86,27 @@ impl Backend for WitBackend {
         }
     }
 
-    fn xref_get(&self, from: &str, system: &str) -> Result<Option<String>, String> {
-        xref::get(from, system)
+    fn xref_get(&self, from: &str, system: &str) -> Result<Option<String>, XrefError> {
+        xref::get(from, system).map_err(xref_error)
     }
 
-    fn xref_put(&self, a: &str, b: &str) -> Result<(), String> {
-        xref::put(a, b)
+    fn xref_put(&self, a: &str, b: &str) -> Result<(), XrefError> {
+        xref::put(a, b).map_err(xref_error)
+    }
+
+    fn xref_unlink(&self, a: &str, b: &str) -> Result<bool, XrefError> {
+        xref::unlink(a, b).map_err(xref_error)
+    }
+}
+
+fn xref_error(e: xref::XrefError) -> XrefError {
+    match e {
+        xref::XrefError::Invalid(i) => XrefError::Invalid {
+            argument: i.argument,
+            message: i.message,
+        },
+        xref::XrefError::Unavailable(m) => XrefError::Unavailable(m),
+        xref::XrefError::TooManyCalls(n) => XrefError::TooManyCalls(n),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::PluginError;
 use crate::http::{Http, HttpError, HttpRequest, HttpResponse};
+use crate::xref::XrefError;
 
 /// Where this attempt stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,8 +45,9 @@ pub(crate) trait Backend {
     fn config(&self, key: &str) -> Option<String>;
     fn log(&self, level: Level, message: &str);
     fn http(&self, request: HttpRequest) -> Result<HttpResponse, HttpError>;
-    fn xref_get(&self, from: &str, system: &str) -> Result<Option<String>, String>;
-    fn xref_put(&self, a: &str, b: &str) -> Result<(), String>;
+    fn xref_get(&self, from: &str, system: &str) -> Result<Option<String>, XrefError>;
+    fn xref_put(&self, a: &str, b: &str) -> Result<(), XrefError>;
+    fn xref_unlink(&self, a: &str, b: &str) -> Result<bool, XrefError>;
 }
 
 /// Handed to every operation: the way to the host's services.
@@ -99,17 +101,20 @@ impl<'a> Host<'a> {
     }
 
     /// The reference in `system` linked to `from` (`crm:account/123` → `odoo:res.partner/42`).
+    /// A malformed or over-long argument is invalid input; an unavailable store is retryable
+    /// (see [`XrefError`]).
     pub fn xref_get(&self, from: &str, system: &str) -> Result<Option<String>, PluginError> {
-        self.backend.xref_get(from, system).map_err(xref_error)
+        Ok(self.backend.xref_get(from, system)?)
     }
 
     /// Links two references of different systems.
     pub fn xref_put(&self, a: &str, b: &str) -> Result<(), PluginError> {
-        self.backend.xref_put(a, b).map_err(xref_error)
+        Ok(self.backend.xref_put(a, b)?)
     }
-}
 
-fn xref_error(message: String) -> PluginError {
-    // The host validates references before touching its store; what it refuses is a plugin bug.
-    PluginError::permanent("xref", message)
+    /// Removes the link between `a` and `b`, as a compensation of [`Host::xref_put`] does;
+    /// `false` when they were not linked (nothing to undo).
+    pub fn xref_unlink(&self, a: &str, b: &str) -> Result<bool, PluginError> {
+        Ok(self.backend.xref_unlink(a, b)?)
+    }
 }

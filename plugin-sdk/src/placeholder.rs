@@ -20,11 +20,25 @@ pub fn contains_placeholder(text: &[u8]) -> bool {
 /// unterminated placeholder.
 pub fn substitute<'a>(
     text: &[u8],
-    mut lookup: impl FnMut(&str) -> Option<&'a [u8]>,
+    lookup: impl FnMut(&str) -> Option<&'a [u8]>,
 ) -> Result<Vec<u8>, SubstituteError> {
-    let mut out = Vec::with_capacity(text.len());
+    substitute_within(text, lookup, usize::MAX)
+}
+
+/// [`substitute`], failing with [`SubstituteError::TooLarge`] as soon as the result would exceed
+/// `max` bytes: a short text of placeholders can expand to far more than was checked before
+/// substitution, so the size that counts is the one after it, and it is checked while expanding.
+pub fn substitute_within<'a>(
+    text: &[u8],
+    mut lookup: impl FnMut(&str) -> Option<&'a [u8]>,
+    max: usize,
+) -> Result<Vec<u8>, SubstituteError> {
+    let mut out = Vec::with_capacity(text.len().min(max));
     let mut at = 0;
     while let Some(start) = find(text, OPEN, at) {
+        if out.len() + (start - at) > max {
+            return Err(SubstituteError::TooLarge(max));
+        }
         out.extend_from_slice(&text[at..start]);
         let name_start = start + OPEN.len();
         let Some(end) = find(text, CLOSE, name_start) else {
@@ -32,10 +46,14 @@ pub fn substitute<'a>(
         };
         let name = String::from_utf8_lossy(&text[name_start..end]).into_owned();
         match lookup(&name) {
-            Some(value) => out.extend_from_slice(value),
+            Some(value) if out.len() + value.len() <= max => out.extend_from_slice(value),
+            Some(_) => return Err(SubstituteError::TooLarge(max)),
             None => return Err(SubstituteError::NotGranted(name)),
         }
         at = end + CLOSE.len();
+    }
+    if out.len() + (text.len() - at) > max {
+        return Err(SubstituteError::TooLarge(max));
     }
     out.extend_from_slice(&text[at..]);
     Ok(out)
@@ -48,6 +66,8 @@ pub enum SubstituteError {
     NotGranted(String),
     /// `{{secret:` without a closing `}}`.
     Unterminated,
+    /// The text with its secrets substituted would be larger than this many bytes.
+    TooLarge(usize),
 }
 
 /// Replaces every occurrence of a secret's value in `data` with its placeholder. Returns `None`
@@ -106,6 +126,22 @@ mod tests {
             Err(SubstituteError::Unterminated)
         );
         assert_eq!(substitute(b"plain", lookup).unwrap(), b"plain".to_vec());
+    }
+
+    #[test]
+    fn substitution_stops_once_the_result_would_pass_the_cap() {
+        let lookup = |_: &str| Some(&b"0123456789"[..]);
+        // 3 placeholders of 12 bytes expand to 30 bytes.
+        let text = b"{{secret:k}}{{secret:k}}{{secret:k}}";
+        assert_eq!(substitute_within(text, lookup, 30).unwrap().len(), 30);
+        assert_eq!(
+            substitute_within(text, lookup, 29),
+            Err(SubstituteError::TooLarge(29))
+        );
+        assert_eq!(
+            substitute_within(b"{{secret:k}} and more text", lookup, 20),
+            Err(SubstituteError::TooLarge(20))
+        );
     }
 
     #[test]

@@ -219,11 +219,10 @@ impl Manifest {
                 self.version
             ));
         }
-        for (i, op) in self.operations.iter().enumerate() {
-            if op.name.is_empty() {
-                return Err("an operation has an empty name".to_owned());
-            }
-            if self.operations[..i].iter().any(|o| o.name == op.name) {
+        let mut seen = std::collections::HashSet::new();
+        for op in &self.operations {
+            check_operation_name(&op.name)?;
+            if !seen.insert(op.name.as_str()) {
                 return Err(format!("operation `{}` is declared twice", op.name));
             }
             if let Some(c) = &op.compensated_by
@@ -237,4 +236,34 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// Longest operation name.
+pub const MAX_OPERATION_NAME_BYTES: usize = 64;
+
+/// Operation names appear in definitions, logs and error messages: no control characters, no
+/// invisible reordering (bidi controls), nothing that could make one name read as another.
+fn check_operation_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("an operation has an empty name".to_owned());
+    }
+    if name.len() > MAX_OPERATION_NAME_BYTES {
+        return Err(format!(
+            "an operation name is {} bytes; at most {MAX_OPERATION_NAME_BYTES} are allowed",
+            name.len()
+        ));
+    }
+    let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if let Some(c) = name
+        .chars()
+        .find(|&c| c.is_control() || bidi(c) || c.is_whitespace())
+    {
+        return Err(format!(
+            "operation name `{}` holds the character U+{:04X}; names may not hold control, \
+             bidirectional-override or whitespace characters",
+            name.escape_debug(),
+            u32::from(c)
+        ));
+    }
+    Ok(())
 }

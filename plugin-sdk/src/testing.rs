@@ -37,7 +37,7 @@ use serde::de::DeserializeOwned;
 use crate::host::{Backend, Level, StepContext};
 use crate::http::{HttpError, HttpRequest, HttpResponse};
 use crate::placeholder::{self, SubstituteError};
-use crate::xref::XrefMap;
+use crate::xref::{XrefError, XrefMap};
 use crate::{Host, Manifest, Plugin, PluginError};
 
 /// The harness's response size cap, like the host's default.
@@ -159,6 +159,9 @@ impl TestHost {
             SubstituteError::Unterminated => {
                 HttpError::InvalidRequest("unterminated secret placeholder".into())
             }
+            SubstituteError::TooLarge(max) => {
+                HttpError::InvalidRequest(format!("over {max} bytes once secrets are substituted"))
+            }
         })
     }
 
@@ -251,11 +254,15 @@ impl Backend for TestHost {
         self.send(&request)
     }
 
-    fn xref_get(&self, from: &str, system: &str) -> Result<Option<String>, String> {
+    fn xref_get(&self, from: &str, system: &str) -> Result<Option<String>, XrefError> {
         self.xref.borrow().get(from, system)
     }
 
-    fn xref_put(&self, a: &str, b: &str) -> Result<(), String> {
+    fn xref_put(&self, a: &str, b: &str) -> Result<(), XrefError> {
         self.xref.borrow_mut().put(a, b)
+    }
+
+    fn xref_unlink(&self, a: &str, b: &str) -> Result<bool, XrefError> {
+        self.xref.borrow_mut().unlink(a, b)
     }
 }

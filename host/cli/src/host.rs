@@ -5,24 +5,27 @@ use std::sync::Arc;
 
 use weft_engine::{Clock, Engine, EngineConfig, SystemClock};
 use weft_runtime::{Runtime, RuntimeConfig, Services, TracingAudit};
-use weft_store::{PgPool, PgXref};
+use weft_store::{PgPool, PgXref, xref_pool};
 
 /// An engine on `pool`. Outbound calls are persisted by the engine with each step; the runtime's
-/// own audit sink only traces them.
+/// own audit sink only traces them. `allow_private_egress`: see `RuntimeConfig`.
 pub fn engine(
     pool: PgPool,
     cache_dir: Option<PathBuf>,
     config: EngineConfig,
+    allow_private_egress: bool,
 ) -> anyhow::Result<Arc<Engine>> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.clone();
     let services = Services {
         audit: Arc::new(TracingAudit),
-        xref: Arc::new(PgXref::new(pool.clone(), Arc::new(move || now.now()))),
+        // Its own small pool: plugins calling xref never wait on, or starve, step commits.
+        xref: Arc::new(PgXref::new(xref_pool(&pool), Arc::new(move || now.now()))),
     };
     let runtime_config = RuntimeConfig {
         cache_dir,
         max_concurrent_attempts: u32::try_from(config.concurrency.max(1)).unwrap_or(u32::MAX),
+        allow_private_egress,
         ..RuntimeConfig::default()
     };
     let runtime = Arc::new(Runtime::new(runtime_config, services)?);

@@ -46,6 +46,9 @@ pub enum PluginCommand {
         /// Limit overrides as JSON, e.g. `{"cpu_time": 500, "memory_bytes": 33554432}`.
         #[arg(long, default_value = "{}")]
         limits: String,
+        /// Let the plugin reach loopback and private addresses (e.g. a system on localhost).
+        #[arg(long, env = "WEFT_ALLOW_PRIVATE_EGRESS", value_parser = clap::builder::BoolishValueParser::new())]
+        allow_private_egress: bool,
         /// Where compiled plugins are cached.
         #[arg(long, env = "WEFT_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
@@ -55,7 +58,7 @@ pub enum PluginCommand {
 pub async fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
     match command {
         PluginCommand::Describe { file, cache_dir } => {
-            let (runtime, _) = start(cache_dir)?;
+            let (runtime, _) = start(cache_dir, false)?;
             let plugin = load(&runtime, &file).await?;
             let mut out = serde_json::to_value(plugin.manifest())?;
             out["sha256"] = plugin.hash().into();
@@ -70,9 +73,10 @@ pub async fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
             secrets,
             allow,
             limits,
+            allow_private_egress,
             cache_dir,
         } => {
-            let (runtime, audit) = start(cache_dir)?;
+            let (runtime, audit) = start(cache_dir, allow_private_egress)?;
             let plugin = load(&runtime, &file).await?;
             let input = match input.strip_prefix('@') {
                 Some(path) => std::fs::read_to_string(path)
@@ -119,10 +123,14 @@ pub async fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn start(cache_dir: Option<PathBuf>) -> anyhow::Result<(Runtime, Arc<weft_runtime::MemoryAudit>)> {
+fn start(
+    cache_dir: Option<PathBuf>,
+    allow_private_egress: bool,
+) -> anyhow::Result<(Runtime, Arc<weft_runtime::MemoryAudit>)> {
     let (services, audit) = Services::in_memory();
     let config = RuntimeConfig {
         cache_dir,
+        allow_private_egress,
         ..RuntimeConfig::default()
     };
     Ok((Runtime::new(config, services)?, audit))

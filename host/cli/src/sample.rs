@@ -45,7 +45,8 @@ pub async fn run(args: SampleArgs) -> anyhow::Result<()> {
     let pool = weft_store::connect(&args.database_url, 10)
         .await
         .context("database")?;
-    let engine = crate::host::engine(pool, args.cache_dir, EngineConfig::default())?;
+    // A first look on a developer's machine, where the systems to try against run locally.
+    let engine = crate::host::engine(pool, args.cache_dir, EngineConfig::default(), true)?;
 
     engine.create_tenant(TENANT, "Demo distributor").await?;
     let echo = std::fs::read(&args.echo).with_context(|| args.echo.display().to_string())?;

@@ -34,6 +34,11 @@ pub struct ServeArgs {
     /// Where compiled plugins are cached.
     #[arg(long, env = "WEFT_CACHE_DIR")]
     cache_dir: Option<std::path::PathBuf>,
+    /// Let plugins reach loopback, private, link-local and other non-public addresses (refused
+    /// by default, after DNS resolution, whatever a tenant's allow-list says). For development
+    /// and for deployments whose remote systems are on a private network.
+    #[arg(long, env = "WEFT_ALLOW_PRIVATE_EGRESS", value_parser = clap::builder::BoolishValueParser::new())]
+    allow_private_egress: bool,
 }
 
 fn millis(d: Duration) -> u64 {
@@ -56,7 +61,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("cannot reach or migrate the database")?;
     let owner = config.owner.clone();
-    let engine = crate::host::engine(pool, args.cache_dir, config)?;
+    let engine = crate::host::engine(pool, args.cache_dir, config, args.allow_private_egress)?;
     tracing::info!(%owner, "serving");
     engine.serve(shutdown_signal()).await?;
     tracing::info!(%owner, "stopped");

@@ -71,6 +71,8 @@ fn serve(url: &str, lease_ms: u32) -> Child {
         .args(["--concurrency", "8", "--connections", "6"])
         .env("DATABASE_URL", url)
         .env("WEFT_CACHE_DIR", cache_dir())
+        // The ledger listens on 127.0.0.1.
+        .env("WEFT_ALLOW_PRIVATE_EGRESS", "true")
         .stdout(if verbose {
             Stdio::inherit()
         } else {

@@ -20,6 +20,40 @@ const UNITS: &[(&str, u64)] = &[
 
 const HOW: &str = "write one whole number and a unit: ms, s, m, h or d (e.g. `250ms`, `30s`, `7d`)";
 
+/// The longest a duration may be, and why, for the author.
+pub(crate) struct Ceiling {
+    pub(crate) max: Duration,
+    pub(crate) why: &'static str,
+}
+
+/// Sleeps, wait timeouts and retry delays. Due times are computed as `now + duration`; a bound
+/// keeps every one representable, and a year is longer than any order stays open.
+pub(crate) const DELAY: Ceiling = Ceiling {
+    max: Duration::from_secs(365 * 86_400),
+    why: "timers and retry delays are bounded to a year",
+};
+
+/// A step's `timeout:`. It replaces the attempt's wall-time limit, so it may not hold a worker
+/// slot longer than the host lets any attempt run.
+pub(crate) const STEP_TIMEOUT: Ceiling = Ceiling {
+    max: Duration::from_secs(15 * 60),
+    why: "a step's timeout replaces the attempt's time limit, which the host caps",
+};
+
+/// `d` if it is within `ceiling`; otherwise the message for the author.
+pub(crate) fn at_most(d: Duration, ceiling: &Ceiling) -> Result<Duration, String> {
+    if d <= ceiling.max {
+        Ok(d)
+    } else {
+        Err(format!(
+            "`{}` is longer than the longest allowed, `{}` ({})",
+            format(d),
+            format(ceiling.max),
+            ceiling.why
+        ))
+    }
+}
+
 /// Reads a duration node; the error is the message for the author.
 pub(crate) fn duration(node: &Node) -> Result<Duration, String> {
     match &node.value {
@@ -137,6 +171,24 @@ mod tests {
             positive(&node(Value::Str("0ms".into()))),
             Err("must be longer than zero".to_owned())
         );
+    }
+
+    #[test]
+    fn a_duration_past_its_ceiling_names_the_ceiling() {
+        assert_eq!(
+            at_most(Duration::from_secs(900), &STEP_TIMEOUT),
+            Ok(Duration::from_secs(900))
+        );
+        assert_eq!(
+            at_most(Duration::from_secs(901), &STEP_TIMEOUT),
+            Err(
+                "`901s` is longer than the longest allowed, `15m` (a step's timeout replaces \
+                 the attempt's time limit, which the host caps)"
+                    .to_owned()
+            )
+        );
+        assert!(at_most(DELAY.max, &DELAY).is_ok());
+        assert!(at_most(DELAY.max + Duration::from_millis(1), &DELAY).is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod reference;
 mod validate;
 
 pub use model::*;
+pub use parse::MAX_SOURCE_BYTES;
 pub use reference::{
     ReferenceError, ResolveError, Scope, StepOutputs, is_truthy, resolve, resolve_reference,
 };

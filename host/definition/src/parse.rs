@@ -6,12 +6,28 @@
 //! mappings with string keys in source order. Problems found while converting are reported with
 //! the path of the node, like validation errors; YAML syntax errors, including duplicate keys
 //! (saphyr rejects them), get the field `(yaml)` and the scanner's line.
+//!
+//! The source is bounded before anything is built from it: at most [`MAX_SOURCE_BYTES`], no
+//! anchors or aliases, and at most [`MAX_DEPTH`] nested collections. saphyr resolves an alias by
+//! cloning its anchor and budgets that by node count, not bytes, so a 1.5 MB document of aliases
+//! to a 1 MiB string would expand to some 100 GB; the parser's events are therefore checked one
+//! by one and the document is refused at the first anchor, before the loader copies anything.
 
 use std::collections::BTreeSet;
 
-use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, ScanError, YamlDataOwned};
+use saphyr::{MarkedYamlOwned, ScalarOwned, ScanError, YamlDataOwned, YamlLoader};
+use saphyr_parser::{Event, Parser, Span, SpannedEventReceiver};
 
 use crate::DefinitionError;
+
+/// Largest definition source accepted, in bytes. The longest real definitions are a few KiB; the
+/// cap keeps what is parsed, stored and sent back to operators small.
+pub const MAX_SOURCE_BYTES: usize = 256 << 10;
+
+/// Deepest nesting of lists and mappings accepted. Validation and conversion walk the tree
+/// recursively, so depth must be bounded for the host's stack; `input:` templates are the
+/// deepest part of a definition and rarely go past five levels.
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// A YAML node and the 1-based line it starts on.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +97,18 @@ pub(crate) fn index_path(parent: &str, index: usize) -> String {
 
 /// Parses exactly one YAML document.
 pub(crate) fn parse(source: &str) -> Result<Node, Vec<DefinitionError>> {
-    let docs = MarkedYamlOwned::load_from_str(source).map_err(|e| vec![syntax(source, &e)])?;
+    if source.len() > MAX_SOURCE_BYTES {
+        return Err(vec![DefinitionError::new(
+            1,
+            "(definition)",
+            format!(
+                "the definition is {} bytes; at most {MAX_SOURCE_BYTES} (256 KiB) are accepted: \
+                 move large constants into the run's input or a plugin's configuration",
+                source.len()
+            ),
+        )]);
+    }
+    let docs = load(source).map_err(|e| vec![e])?;
     let mut docs = docs.into_iter();
     let Some(doc) = docs.next() else {
         return Err(vec![DefinitionError::new(
@@ -105,6 +132,54 @@ pub(crate) fn parse(source: &str) -> Result<Node, Vec<DefinitionError>> {
     } else {
         Err(errors)
     }
+}
+
+/// The documents of `source`, built by saphyr's loader from events this function has checked.
+fn load(source: &str) -> Result<Vec<MarkedYamlOwned>, DefinitionError> {
+    let mut loader = YamlLoader::<MarkedYamlOwned>::default();
+    let mut depth = 0usize;
+    for event in Parser::new_from_str(source) {
+        let (event, span) = event.map_err(|e| syntax(source, &e))?;
+        let anchored = match &event {
+            Event::Alias(_) => {
+                return Err(refusal(
+                    span,
+                    "YAML aliases (`*name`) are not supported; write the value out in full",
+                ));
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(refusal(
+                        span,
+                        &format!("lists and mappings are nested more than {MAX_DEPTH} deep"),
+                    ));
+                }
+                *anchor
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                depth = depth.saturating_sub(1);
+                0
+            }
+            Event::Scalar(_, _, anchor, _) => *anchor,
+            _ => 0,
+        };
+        if anchored > 0 {
+            return Err(refusal(
+                span,
+                "YAML anchors (`&name`) are not supported; write the value out in full",
+            ));
+        }
+        loader.on_event(event, span);
+        if let Some(e) = loader.error() {
+            return Err(syntax(source, e));
+        }
+    }
+    Ok(loader.into_documents())
+}
+
+fn refusal(span: Span, message: &str) -> DefinitionError {
+    DefinitionError::new(span.start.line().max(1), "(yaml)", message)
 }
 
 fn line(node: &MarkedYamlOwned) -> usize {
@@ -168,8 +243,8 @@ fn convert(node: MarkedYamlOwned, path: &str, errors: &mut Vec<DefinitionError>)
         YamlDataOwned::Tagged(tag, _) => fail(format!(
             "YAML tags such as `{tag}` are not supported; write the plain value"
         )),
-        // The loader resolves aliases to copies of their anchors; an unresolved one is unknown.
-        YamlDataOwned::Alias(_) => fail("unknown YAML alias".to_owned()),
+        // Aliases are refused while loading (see `load`); this is only reached if that changes.
+        YamlDataOwned::Alias(_) => fail("YAML aliases are not supported".to_owned()),
         YamlDataOwned::BadValue => fail("the value does not match its YAML tag".to_owned()),
     };
     Node { line, value }
@@ -232,121 +307,4 @@ pub(crate) fn display(path: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parsed(source: &str) -> Node {
-        parse(source).unwrap()
-    }
-
-    fn error(source: &str) -> DefinitionError {
-        let errors = parse(source).unwrap_err();
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        errors.into_iter().next().unwrap()
-    }
-
-    #[test]
-    fn nodes_carry_the_line_they_start_on() {
-        let node = parsed("# comment\nname: a\nsteps:\n  - id: x\n    sleep: 1s\n");
-        let Value::Map(entries) = node.value else {
-            panic!("not a mapping")
-        };
-        assert_eq!(entries[0].key, "name");
-        assert_eq!(entries[0].key_line, 2);
-        assert_eq!(entries[1].value.line, 4);
-        let Value::Seq(steps) = &entries[1].value.value else {
-            panic!("not a list")
-        };
-        assert_eq!(steps[0].line, 4);
-        let Value::Map(step) = &steps[0].value else {
-            panic!("not a mapping")
-        };
-        assert_eq!(step[1].value.line, 5);
-        assert_eq!(step[1].value.value, Value::Str("1s".into()));
-    }
-
-    #[test]
-    fn scalars_keep_their_yaml_types() {
-        let node = parsed("a: 1\nb: 1.5\nc: true\nd: ~\ne: \"1\"\nf: ${input.x}\n");
-        let Value::Map(entries) = node.value else {
-            panic!("not a mapping")
-        };
-        let values: Vec<Value> = entries.into_iter().map(|e| e.value.value).collect();
-        assert_eq!(
-            values,
-            [
-                Value::Int(1),
-                Value::Float(1.5),
-                Value::Bool(true),
-                Value::Null,
-                Value::Str("1".into()),
-                Value::Str("${input.x}".into()),
-            ]
-        );
-    }
-
-    #[test]
-    fn duplicate_keys_are_an_error_on_the_second_key() {
-        let e = error("name: a\nsteps: []\nname: b\n");
-        assert_eq!((e.line, e.field.as_str()), (3, "(yaml)"));
-        assert_eq!(e.message, "duplicate key `name`");
-    }
-
-    #[test]
-    fn keys_equal_as_text_are_duplicates() {
-        let e = error("a:\n  1: x\n  \"1\": y\n");
-        assert_eq!((e.line, e.field.as_str()), (3, "(yaml)"));
-    }
-
-    #[test]
-    fn syntax_errors_name_the_scanner_line() {
-        let e = error("name: a\nsteps: [1,\n");
-        assert_eq!((e.line, e.field.as_str()), (3, "(yaml)"));
-    }
-
-    #[test]
-    fn an_unquoted_reference_in_a_flow_mapping_gets_advice() {
-        let e = error("steps:\n  - input: { email: ${input.email} }\n");
-        assert_eq!((e.line, e.field.as_str()), (2, "(yaml)"));
-        assert!(e.message.contains("must be quoted"), "{}", e.message);
-        assert!(e.message.contains("block style"), "{}", e.message);
-    }
-
-    #[test]
-    fn a_quoted_reference_in_a_flow_mapping_is_a_string() {
-        let node = parsed("input: { email: \"${input.email}\" }\n");
-        let Value::Map(entries) = node.value else {
-            panic!("not a mapping")
-        };
-        let Value::Map(input) = &entries[0].value.value else {
-            panic!("not a mapping")
-        };
-        assert_eq!(input[0].value.value, Value::Str("${input.email}".into()));
-    }
-
-    #[test]
-    fn only_one_document_is_allowed() {
-        let e = error("name: a\n---\nname: b\n");
-        assert_eq!((e.line, e.field.as_str()), (3, "(yaml)"));
-    }
-
-    #[test]
-    fn an_empty_source_is_an_error() {
-        let e = error("# nothing\n");
-        assert_eq!(e.message, "the definition is empty");
-    }
-
-    #[test]
-    fn tags_and_non_json_numbers_are_rejected_with_their_path() {
-        let errors = parse("a: !custom x\nb:\n  - .nan\n").unwrap_err();
-        let found: Vec<(usize, &str)> = errors.iter().map(|e| (e.line, e.field.as_str())).collect();
-        assert_eq!(found, [(1, "a"), (3, "b[0]")]);
-    }
-
-    #[test]
-    fn paths_quote_keys_that_are_not_plain_names() {
-        assert_eq!(key_path("", "steps"), "steps");
-        assert_eq!(key_path(&index_path("steps", 2), "retry"), "steps[2].retry");
-        assert_eq!(key_path("input", "a.b"), "input[\"a.b\"]");
-    }
-}
+mod tests;

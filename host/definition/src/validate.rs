@@ -325,7 +325,8 @@ impl Checker<'_> {
             self.name(node, &wait.path("signal"), lower, rule)
         });
         let timeout = optional(wait.get("timeout"), |node| {
-            self.duration(node, &wait.path("timeout"), duration::positive)
+            let path = wait.path("timeout");
+            self.duration(node, &path, duration::positive, &duration::DELAY)
         });
         Some(StepKind::Wait {
             signal: signal?.to_owned(),
@@ -335,18 +336,21 @@ impl Checker<'_> {
 
     fn sleep(&mut self, fields: &Fields<'_>) -> Option<StepKind> {
         let node = fields.get("sleep")?;
-        let duration = self.duration(node, &fields.path("sleep"), duration::positive)?;
+        let path = fields.path("sleep");
+        let duration = self.duration(node, &path, duration::positive, &duration::DELAY)?;
         Some(StepKind::Sleep { duration })
     }
 
-    /// A duration read with `read` ([`duration::duration`] or [`duration::positive`]).
+    /// A duration read with `read` ([`duration::duration`] or [`duration::positive`]), no
+    /// longer than `ceiling`.
     fn duration(
         &mut self,
         node: &Node,
         path: &str,
         read: fn(&Node) -> Result<Duration, String>,
+        ceiling: &duration::Ceiling,
     ) -> Option<Duration> {
-        match read(node) {
+        match read(node).and_then(|d| duration::at_most(d, ceiling)) {
             Ok(d) => Some(d),
             Err(message) => {
                 self.error(node.line, path, message);

@@ -6,6 +6,13 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::outcome::cut_text;
+use crate::storable::storable_text;
+
+/// Longest URL kept in an audit record; longer ones are cut (and marked so). A plugin controls
+/// the URL, and every record is kept in host memory until its attempt commits.
+pub(crate) const MAX_AUDIT_URL_BYTES: usize = 2 << 10;
+
 /// One outbound call, or one refused attempt at one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditRecord {
@@ -49,6 +56,39 @@ pub enum AuditOutcome {
     Refused(String),
     /// Sent, but no usable response (timeout, connection, response too large).
     Failed(String),
+}
+
+/// `url` (already redacted) as an audit record keeps it: cut to [`MAX_AUDIT_URL_BYTES`], with
+/// U+0000 replaced (PostgreSQL cannot store it, and a record that cannot be stored fails the
+/// commit of the whole attempt).
+pub(crate) fn audit_url(url: String) -> String {
+    cut_text(storable_text(url), MAX_AUDIT_URL_BYTES)
+}
+
+/// Calls refused because the attempt was past `max_http_calls`. A plugin may loop on refused
+/// calls for its whole wall time; they become one record at the end of the attempt (the first
+/// one's method and URL, and the count) instead of one record each.
+#[derive(Debug, Clone)]
+pub(crate) struct RefusedCalls {
+    /// When the first one was asked for.
+    pub at: SystemTime,
+    /// Its method.
+    pub method: &'static str,
+    /// Its URL, as [`audit_url`] keeps it.
+    pub url: String,
+    /// How many were refused.
+    pub count: u64,
+}
+
+impl RefusedCalls {
+    /// The summary record.
+    pub fn detail(&self, limit: u32) -> String {
+        format!(
+            "{} calls refused past the limit of {limit} per attempt (max_http_calls); the URL \
+             is the first one's",
+            self.count
+        )
+    }
 }
 
 /// Where audit records go.

@@ -10,6 +10,7 @@ wasmtime::component::bindgen!({
         "weft:plugin/http.send": async,
         "weft:plugin/xref.get": async,
         "weft:plugin/xref.put": async,
+        "weft:plugin/xref.unlink": async,
         default: tracing,
     },
     exports: { default: async },

@@ -1,5 +1,8 @@
 //! The per-tenant allow-list for outbound HTTP: which scheme, host, port, path prefix and methods
-//! a plugin may call, and which secrets may travel there.
+//! a plugin may call, and which secrets may travel there. Which addresses names may resolve to is
+//! the deployment's decision, in `address`.
+
+pub(crate) mod address;
 
 use serde::{Deserialize, Serialize};
 use url::Url;

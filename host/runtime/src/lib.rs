@@ -18,10 +18,13 @@ mod limits;
 mod outcome;
 mod plugin;
 mod runtime;
+mod schema_bounds;
 mod serde_time;
 mod services;
 mod state;
+mod stderr;
 mod storable;
+mod validate;
 mod verdict;
 
 pub use audit::{AuditOutcome, AuditRecord, AuditSink, MemoryAudit, TracingAudit};

@@ -29,6 +29,15 @@ pub struct Limits {
     pub http_timeout: Duration,
     /// Log text one attempt may record; lines past it are dropped and counted.
     pub max_log_bytes: u64,
+    /// xref calls (`get`, `put`, `unlink`) one attempt may make. Each waits on the database,
+    /// which the CPU budget does not see, so without a count a loop would hold a connection of
+    /// the xref pool for the attempt's whole wall time.
+    #[serde(default = "default_max_xref_calls")]
+    pub max_xref_calls: u32,
+}
+
+fn default_max_xref_calls() -> u32 {
+    Limits::default().max_xref_calls
 }
 
 impl Default for Limits {
@@ -43,7 +52,114 @@ impl Default for Limits {
             max_http_calls: 32,
             http_timeout: Duration::from_secs(20),
             max_log_bytes: 64 << 10,
+            max_xref_calls: 64,
         }
+    }
+}
+
+impl Limits {
+    /// The host's ceilings, the most any attempt may be granted whatever a tenant's overrides or
+    /// a step's `timeout:` say: one tenant must not be able to hold the worker slots, memory and
+    /// connections that the others need.
+    #[must_use]
+    pub fn ceilings() -> Self {
+        Self {
+            memory_bytes: 512 << 20,
+            cpu_time: Duration::from_secs(60),
+            wall_time: Duration::from_secs(15 * 60),
+            max_input_bytes: 16 << 20,
+            max_output_bytes: 16 << 20,
+            max_http_body_bytes: 64 << 20,
+            max_http_calls: 1_000,
+            http_timeout: Duration::from_secs(5 * 60),
+            max_log_bytes: 1 << 20,
+            max_xref_calls: 1_000,
+        }
+    }
+
+    /// These limits, each cut to `ceilings`, and one note per limit that was cut, saying what
+    /// was asked and what applies (for the operator: the attempt's log and the host's).
+    #[must_use]
+    pub fn clamped(mut self, ceilings: &Limits) -> (Self, Vec<String>) {
+        let mut notes = Vec::new();
+        let c = ceilings;
+        cut(
+            &mut self.memory_bytes,
+            c.memory_bytes,
+            "memory_bytes",
+            &mut notes,
+        );
+        cut_time(&mut self.cpu_time, c.cpu_time, "cpu_time", &mut notes);
+        cut_time(&mut self.wall_time, c.wall_time, "wall_time", &mut notes);
+        cut(
+            &mut self.max_input_bytes,
+            c.max_input_bytes,
+            "max_input_bytes",
+            &mut notes,
+        );
+        cut(
+            &mut self.max_output_bytes,
+            c.max_output_bytes,
+            "max_output_bytes",
+            &mut notes,
+        );
+        let body = c.max_http_body_bytes;
+        cut(
+            &mut self.max_http_body_bytes,
+            body,
+            "max_http_body_bytes",
+            &mut notes,
+        );
+        cut(
+            &mut self.max_http_calls,
+            c.max_http_calls,
+            "max_http_calls",
+            &mut notes,
+        );
+        cut_time(
+            &mut self.http_timeout,
+            c.http_timeout,
+            "http_timeout",
+            &mut notes,
+        );
+        cut(
+            &mut self.max_log_bytes,
+            c.max_log_bytes,
+            "max_log_bytes",
+            &mut notes,
+        );
+        cut(
+            &mut self.max_xref_calls,
+            c.max_xref_calls,
+            "max_xref_calls",
+            &mut notes,
+        );
+        (self, notes)
+    }
+}
+
+fn cut<T: PartialOrd + Copy + std::fmt::Display>(
+    value: &mut T,
+    ceiling: T,
+    name: &str,
+    notes: &mut Vec<String>,
+) {
+    if *value > ceiling {
+        notes.push(format!(
+            "limit `{name}` of {value} is over the host's ceiling; {ceiling} applies"
+        ));
+        *value = ceiling;
+    }
+}
+
+fn cut_time(value: &mut Duration, ceiling: Duration, name: &str, notes: &mut Vec<String>) {
+    if *value > ceiling {
+        notes.push(format!(
+            "limit `{name}` of {}ms is over the host's ceiling; {}ms applies",
+            value.as_millis(),
+            ceiling.as_millis()
+        ));
+        *value = ceiling;
     }
 }
 
@@ -72,6 +188,8 @@ pub struct LimitOverrides {
     pub http_timeout: Option<Duration>,
     /// See [`Limits::max_log_bytes`].
     pub max_log_bytes: Option<u64>,
+    /// See [`Limits::max_xref_calls`].
+    pub max_xref_calls: Option<u32>,
 }
 
 impl Limits {
@@ -88,6 +206,7 @@ impl Limits {
         self.max_http_calls = o.max_http_calls.unwrap_or(self.max_http_calls);
         self.http_timeout = o.http_timeout.unwrap_or(self.http_timeout);
         self.max_log_bytes = o.max_log_bytes.unwrap_or(self.max_log_bytes);
+        self.max_xref_calls = o.max_xref_calls.unwrap_or(self.max_xref_calls);
         self
     }
 }
@@ -105,6 +224,44 @@ mod tests {
         assert_eq!(limits.memory_bytes, 1_000_000);
         assert_eq!(limits.cpu_time, Duration::from_millis(50));
         assert_eq!(limits.wall_time, Limits::default().wall_time);
+    }
+
+    #[test]
+    fn overrides_above_the_ceilings_are_clamped_each_with_a_note() {
+        let greedy: LimitOverrides = serde_json::from_str(
+            r#"{"memory_bytes": 99999999999, "cpu_time": 86400000, "wall_time": 86400000,
+                "max_input_bytes": 99999999999, "max_output_bytes": 99999999999,
+                "max_http_body_bytes": 99999999999, "max_http_calls": 4000000000,
+                "http_timeout": 86400000, "max_log_bytes": 99999999999,
+                "max_xref_calls": 4000000000}"#,
+        )
+        .unwrap();
+        let (limits, notes) = Limits::default().with(&greedy).clamped(&Limits::ceilings());
+        assert_eq!(limits, Limits::ceilings());
+        assert_eq!(notes.len(), 10, "{notes:#?}");
+        assert!(
+            notes.contains(
+                &"limit `wall_time` of 86400000ms is over the host's ceiling; 900000ms applies"
+                    .to_owned()
+            )
+        );
+        assert!(
+            notes.contains(
+                &"limit `max_http_calls` of 4000000000 is over the host's ceiling; 1000 applies"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn limits_within_the_ceilings_are_kept_as_asked() {
+        let (limits, notes) = Limits::default().clamped(&Limits::ceilings());
+        assert_eq!((limits, notes), (Limits::default(), Vec::new()));
+        let modest: LimitOverrides =
+            serde_json::from_str(r#"{"wall_time": 900000, "max_http_calls": 1000}"#).unwrap();
+        let (limits, notes) = Limits::default().with(&modest).clamped(&Limits::ceilings());
+        assert_eq!(limits.wall_time, Duration::from_secs(900));
+        assert!(notes.is_empty(), "{notes:?}");
     }
 
     #[test]

@@ -3,10 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use weft_plugin_sdk::{Capabilities, Manifest, OperationInfo};
 
 use crate::bindings::{PluginPre, types};
+use crate::schema_bounds::{MAX_SCHEMA_BYTES, check_schema};
 use crate::state::AttemptState;
 
 /// Why a plugin could not be loaded. Each message says what the plugin's author must change.
@@ -42,7 +44,7 @@ pub struct LoadedPlugin {
     pub(crate) hash: String,
     pub(crate) manifest: Manifest,
     pub(crate) pre: PluginPre<AttemptState>,
-    pub(crate) validators: HashMap<String, jsonschema::Validator>,
+    pub(crate) validators: HashMap<String, Arc<jsonschema::Validator>>,
     pub(crate) declared_secrets: HashSet<String>,
     pub(crate) from_cache: bool,
 }
@@ -83,10 +85,35 @@ impl LoadedPlugin {
     }
 }
 
+/// Most operations a plugin may declare (the manifest is checked and kept per loaded plugin).
+const MAX_OPERATIONS: usize = 256;
+/// Largest manifest accepted, all its text counted.
+const MAX_MANIFEST_BYTES: usize = 1 << 20;
+
 /// Converts and checks what `describe` returned.
 pub(crate) fn check_manifest(
     m: types::Manifest,
-) -> Result<(Manifest, HashMap<String, jsonschema::Validator>), LoadError> {
+) -> Result<(Manifest, HashMap<String, Arc<jsonschema::Validator>>), LoadError> {
+    // Bounds first, before any work proportional to what the plugin sent.
+    if m.operations.len() > MAX_OPERATIONS {
+        return Err(LoadError::BadManifest(format!(
+            "{} operations; at most {MAX_OPERATIONS} are allowed",
+            m.operations.len()
+        )));
+    }
+    let size: usize = m
+        .operations
+        .iter()
+        .map(|o| o.name.len() + o.description.len() + o.input_schema.len() + o.output_schema.len())
+        .sum::<usize>()
+        + m.name.len()
+        + m.version.len()
+        + m.description.len();
+    if size > MAX_MANIFEST_BYTES {
+        return Err(LoadError::BadManifest(format!(
+            "the manifest is {size} bytes; at most {MAX_MANIFEST_BYTES} are allowed"
+        )));
+    }
     let manifest = Manifest {
         name: m.name,
         version: m.version,
@@ -121,6 +148,15 @@ pub(crate) fn check_manifest(
     }
     let mut validators = HashMap::new();
     for op in &manifest.operations {
+        for (what, text) in [("input", &op.input_schema), ("output", &op.output_schema)] {
+            if text.len() > MAX_SCHEMA_BYTES {
+                return Err(LoadError::BadManifest(format!(
+                    "{what} schema of `{}` is {} bytes; at most {MAX_SCHEMA_BYTES} are allowed",
+                    op.name,
+                    text.len()
+                )));
+            }
+        }
         let parse = |what: &str, text: &str| {
             serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
                 LoadError::BadManifest(format!("{what} schema of `{}` is not JSON: {e}", op.name))
@@ -128,10 +164,13 @@ pub(crate) fn check_manifest(
         };
         parse("input", &op.input_schema)?;
         let output = parse("output", &op.output_schema)?;
+        check_schema(&output).map_err(|e| {
+            LoadError::BadManifest(format!("output schema of `{}` is refused: {e}", op.name))
+        })?;
         let validator = jsonschema::validator_for(&output).map_err(|e| {
             LoadError::BadManifest(format!("output schema of `{}` is invalid: {e}", op.name))
         })?;
-        validators.insert(op.name.clone(), validator);
+        validators.insert(op.name.clone(), Arc::new(validator));
     }
     Ok((manifest, validators))
 }

@@ -18,7 +18,8 @@ use crate::outcome::{AttemptReport, Outcome};
 use crate::plugin::{LoadError, LoadedPlugin, check_manifest};
 use crate::services::{SecretValue, Services};
 use crate::state::{AttemptState, Grants, granted_secrets};
-use crate::verdict;
+use crate::validate::validate_output;
+use crate::verdict::{self, Checked};
 
 /// How a runtime is set up. Per-attempt limits come with each [`AttemptRequest`].
 #[derive(Debug, Clone)]
@@ -29,6 +30,9 @@ pub struct RuntimeConfig {
     pub max_concurrent_attempts: u32,
     /// The most memory any attempt may be granted, whatever its overrides say. Sizes pool slots.
     pub memory_ceiling_bytes: u64,
+    /// The most any attempt may be granted of every other limit (`Limits::ceilings()` by
+    /// default); memory is cut to the lower of this and `memory_ceiling_bytes`.
+    pub ceilings: Limits,
     /// Largest plugin file accepted.
     pub max_component_bytes: u64,
     /// Deepest wasm stack; deeper recursion traps as a stack overflow.
@@ -37,6 +41,11 @@ pub struct RuntimeConfig {
     pub epoch_tick: Duration,
     /// Limits for `describe` when loading, and the base for attempts.
     pub defaults: Limits,
+    /// Whether plugins may reach loopback, private, link-local and other non-public addresses
+    /// (checked after DNS resolution). Off in production, where a tenant's allow-list must not
+    /// open the host's own network (cloud metadata, internal services); on for local
+    /// development and tests, whose servers listen on 127.0.0.1.
+    pub allow_private_egress: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -45,10 +54,12 @@ impl Default for RuntimeConfig {
             cache_dir: None,
             max_concurrent_attempts: 64,
             memory_ceiling_bytes: 512 << 20,
+            ceilings: Limits::ceilings(),
             max_component_bytes: 32 << 20,
             max_wasm_stack_bytes: 1 << 20,
             epoch_tick: Duration::from_millis(10),
             defaults: Limits::default(),
+            allow_private_egress: false,
         }
     }
 }
@@ -131,11 +142,17 @@ impl Runtime {
             .map_err(|e| fail("linker", &e))?;
         // Redirects are not followed: the next hop would escape the allow-list check, with the
         // substituted secrets in its headers.
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("weft/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| fail("http client", &e))?;
+            .user_agent(concat!("weft/", env!("CARGO_PKG_VERSION")));
+        if !config.allow_private_egress {
+            // Connections go only to addresses the resolver checked; a proxy would resolve the
+            // name itself, past the check, so none is used.
+            http = http
+                .dns_resolver(crate::egress::address::CheckedResolver)
+                .no_proxy();
+        }
+        let http = http.build().map_err(|e| fail("http client", &e))?;
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)
             .map_err(|e| fail("ticker", &e))?;
         Ok(Self {
@@ -245,6 +262,7 @@ impl Runtime {
             self.config.epoch_tick,
         );
         let mut store = Store::new(&self.engine, state);
+        store.data_mut().allow_private_egress = self.config.allow_private_egress;
         store.limiter(|s| s);
         store.set_epoch_deadline(1);
         // Every tick: charge the CPU budget, then yield so a looping plugin shares its thread
@@ -259,8 +277,13 @@ impl Runtime {
     /// Runs one attempt. Never fails: whatever the plugin does ends in one classified outcome.
     pub async fn invoke(&self, plugin: &LoadedPlugin, request: AttemptRequest) -> AttemptReport {
         let started = Instant::now();
-        let mut limits = request.limits;
-        limits.memory_bytes = limits.memory_bytes.min(self.config.memory_ceiling_bytes);
+        let mut ceilings = self.config.ceilings;
+        ceilings.memory_bytes = ceilings.memory_bytes.min(self.config.memory_ceiling_bytes);
+        let (limits, clamped) = request.limits.clamped(&ceilings);
+        for note in &clamped {
+            tracing::warn!(tenant = %request.context.tenant, run = %request.context.run_id,
+                step = %request.context.step_id, "{note}");
+        }
         if let Some(refusal) = verdict::refuse_early(plugin, &request, &limits) {
             return AttemptReport {
                 outcome: refusal,
@@ -282,6 +305,14 @@ impl Runtime {
             deadline: SystemTime::now() + limits.wall_time,
         };
         let mut store = self.new_store(grants, limits);
+        // The attempt's log tells the operator why it ran with less than it was given.
+        for message in clamped {
+            store.data_mut().logs.push(crate::LogLine {
+                at: SystemTime::now(),
+                level: crate::LogLevel::Warn,
+                message: format!("host: {message}"),
+            });
+        }
         let call = async {
             let instance = plugin.pre.instantiate_async(&mut store).await?;
             instance
@@ -293,12 +324,32 @@ impl Runtime {
                 limit: limits.wall_time,
             },
             Ok(Err(trap)) => verdict::trap_outcome(store.data(), &trap),
-            Ok(Ok(Err(e))) => verdict::plugin_error(e),
+            Ok(Ok(Err(e))) => verdict::plugin_error(e, &store.data().grants),
             Ok(Ok(Ok(output))) => {
-                verdict::check_output(plugin, &request.operation, output, store.data())
+                match verdict::check_output(plugin, &request.operation, output, store.data()) {
+                    Checked::Done(outcome) => outcome,
+                    Checked::Validate {
+                        output,
+                        value,
+                        validator,
+                    } => {
+                        let grants = &store.data().grants;
+                        validate_output(
+                            validator,
+                            &request.operation,
+                            output,
+                            value,
+                            limits.wall_time.saturating_sub(started.elapsed()),
+                            limits.wall_time,
+                            |m| grants.redact(m),
+                        )
+                        .await
+                    }
+                }
             }
         };
         let state = store.data_mut();
+        state.close_refused_calls();
         AttemptReport {
             outcome,
             logs: std::mem::take(&mut state.logs.lines),

@@ -6,11 +6,13 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
-use weft_plugin_sdk::xref::XrefMap;
+use weft_plugin_sdk::xref::{XrefError, XrefMap};
 
 use crate::audit::{AuditSink, MemoryAudit};
 
-/// Per-tenant cross-references. Errors are messages the plugin sees.
+/// Per-tenant cross-references. The host checks arguments (`xref_ref::check_get`,
+/// `check_link`) before calling; errors are what the plugin sees, `Unavailable` when the store
+/// could not answer.
 pub trait XrefStore: Send + Sync {
     /// The reference in `system` linked to `reference`, for `tenant`.
     fn get<'a>(
@@ -18,7 +20,7 @@ pub trait XrefStore: Send + Sync {
         tenant: &'a str,
         reference: &'a str,
         system: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, String>>;
+    ) -> BoxFuture<'a, Result<Option<String>, XrefError>>;
 
     /// Links `a` and `b` for `tenant`.
     fn put<'a>(
@@ -26,7 +28,15 @@ pub trait XrefStore: Send + Sync {
         tenant: &'a str,
         a: &'a str,
         b: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>>;
+    ) -> BoxFuture<'a, Result<(), XrefError>>;
+
+    /// Removes the link between `a` and `b` for `tenant`; `false` if there was none.
+    fn unlink<'a>(
+        &'a self,
+        tenant: &'a str,
+        a: &'a str,
+        b: &'a str,
+    ) -> BoxFuture<'a, Result<bool, XrefError>>;
 }
 
 /// Cross-references in memory.
@@ -41,13 +51,13 @@ impl XrefStore for MemoryXref {
         tenant: &'a str,
         reference: &'a str,
         system: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, String>> {
+    ) -> BoxFuture<'a, Result<Option<String>, XrefError>> {
         let result = match self.tenants.lock() {
             Ok(t) => match t.get(tenant) {
                 Some(map) => map.get(reference, system),
-                None => weft_plugin_sdk::xref::parse_ref(reference).map(|_| None),
+                None => weft_plugin_sdk::xref::check_get(reference, system).map(|()| None),
             },
-            Err(_) => Err("xref store unavailable".to_owned()),
+            Err(_) => Err(poisoned()),
         };
         Box::pin(async move { result })
     }
@@ -57,13 +67,33 @@ impl XrefStore for MemoryXref {
         tenant: &'a str,
         a: &'a str,
         b: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), XrefError>> {
         let result = match self.tenants.lock() {
             Ok(mut t) => t.entry(tenant.to_owned()).or_default().put(a, b),
-            Err(_) => Err("xref store unavailable".to_owned()),
+            Err(_) => Err(poisoned()),
         };
         Box::pin(async move { result })
     }
+
+    fn unlink<'a>(
+        &'a self,
+        tenant: &'a str,
+        a: &'a str,
+        b: &'a str,
+    ) -> BoxFuture<'a, Result<bool, XrefError>> {
+        let result = match self.tenants.lock() {
+            Ok(mut t) => match t.get_mut(tenant) {
+                Some(map) => map.unlink(a, b),
+                None => weft_plugin_sdk::xref::check_link(a, b).map(|_| false),
+            },
+            Err(_) => Err(poisoned()),
+        };
+        Box::pin(async move { result })
+    }
+}
+
+fn poisoned() -> XrefError {
+    XrefError::Unavailable("the in-memory xref store is poisoned by an earlier panic".to_owned())
 }
 
 /// The services one runtime hands to every attempt.

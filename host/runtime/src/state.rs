@@ -8,19 +8,25 @@ use std::time::{Duration, SystemTime};
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Result as WasmResult};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::egress::EgressPolicy;
 use crate::limits::Limits;
 use crate::outcome::cut_text;
 use crate::services::{SecretValue, Services};
+use crate::stderr::CappedOutput;
 use crate::{LogLine, StepContext};
 
 /// Bytes of the guest's stderr kept, for panic messages.
 const STDERR_CAPTURE_BYTES: usize = 8 << 10;
 /// Longest single log line kept; longer ones are cut.
-const MAX_LOG_LINE_BYTES: usize = 4 << 10;
+pub(crate) const MAX_LOG_LINE_BYTES: usize = 4 << 10;
+/// What each kept log line costs against `max_log_bytes` on top of its text: the host's own
+/// record of a line (level, time, vector slot). Without it empty lines would cost nothing and a
+/// loop logging `""` would grow the buffer without end.
+pub(crate) const LOG_LINE_OVERHEAD_BYTES: u64 = 64;
+/// Most log lines kept per attempt, whatever `max_log_bytes` allows.
+pub(crate) const MAX_LOG_LINES: usize = 1_000;
 /// Table elements a guest may grow to (function tables of Rust components stay far below).
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
@@ -64,6 +70,15 @@ impl Grants {
             .collect()
     }
 
+    /// Length of the longest granted secret value, in bytes.
+    pub fn longest_secret(&self) -> usize {
+        self.secrets
+            .values()
+            .map(|v| v.expose().len())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Replaces any granted secret's value in `text` with its placeholder.
     pub fn redact(&self, text: String) -> String {
         if self.secrets.is_empty() {
@@ -86,10 +101,16 @@ pub(crate) struct AttemptState {
     pub limits: Limits,
     pub services: Services,
     pub http_client: reqwest::Client,
+    /// See `RuntimeConfig::allow_private_egress`; IP-literal URLs are checked against it.
+    pub allow_private_egress: bool,
     pub http_calls: u32,
+    /// xref calls made so far, against `limits.max_xref_calls`.
+    pub xref_calls: u32,
     pub calls: Vec<crate::AuditRecord>,
+    /// Calls refused past `max_http_calls`: one summary record, not one record each.
+    pub refused_over_limit: Option<crate::audit::RefusedCalls>,
     pub logs: LogBuffer,
-    pub stderr: MemoryOutputPipe,
+    pub stderr: CappedOutput,
 }
 
 impl AttemptState {
@@ -100,7 +121,7 @@ impl AttemptState {
         http_client: reqwest::Client,
         tick: Duration,
     ) -> Self {
-        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
+        let stderr = CappedOutput::new(STDERR_CAPTURE_BYTES);
         // No preopened directories, no environment, no arguments, no sockets: a plugin reaches
         // the world only through the weft:plugin imports.
         let wasi = WasiCtx::builder()
@@ -123,16 +144,22 @@ impl AttemptState {
             limits,
             services,
             http_client,
+            allow_private_egress: false,
             http_calls: 0,
+            xref_calls: 0,
             calls: Vec::new(),
+            refused_over_limit: None,
             stderr,
         }
     }
 
     /// The end of the guest's stderr (where Rust prints panic messages), if any.
     pub fn stderr_text(&self) -> Option<String> {
-        let bytes = self.stderr.contents();
-        let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+        let (bytes, dropped) = self.stderr.contents();
+        let mut text = String::from_utf8_lossy(&bytes).trim().to_owned();
+        if dropped > 0 {
+            text.push_str(&format!(" …[{dropped} more bytes]"));
+        }
         (!text.is_empty()).then(|| self.grants.redact(text))
     }
 }
@@ -223,7 +250,8 @@ impl CpuMeter {
     }
 }
 
-/// Log lines of one attempt, capped in total size.
+/// Log lines of one attempt, capped in total size (each line counted with an overhead) and in
+/// number.
 pub(crate) struct LogBuffer {
     pub lines: Vec<LogLine>,
     pub dropped: u32,
@@ -241,15 +269,28 @@ impl LogBuffer {
         }
     }
 
-    pub fn push(&mut self, mut line: LogLine) {
+    /// Whether a line of `len` bytes (before cutting) would be kept. Checked before any work
+    /// is done on the line, so that a flood of dropped lines costs the host next to nothing.
+    pub fn accepts(&self, len: usize) -> bool {
+        let size = len.min(MAX_LOG_LINE_BYTES) as u64 + LOG_LINE_OVERHEAD_BYTES;
+        self.lines.len() < MAX_LOG_LINES && self.bytes.saturating_add(size) <= self.limit
+    }
+
+    /// Counts a line that is not kept.
+    pub fn drop_line(&mut self) {
+        self.dropped = self.dropped.saturating_add(1);
+    }
+
+    /// Keeps `line` (cut to [`MAX_LOG_LINE_BYTES`]) if it fits; returns whether it was kept.
+    pub fn push(&mut self, mut line: LogLine) -> bool {
         line.message = cut_text(line.message, MAX_LOG_LINE_BYTES);
-        let size = line.message.len() as u64;
-        if self.bytes + size > self.limit {
-            self.dropped = self.dropped.saturating_add(1);
-            return;
+        if !self.accepts(line.message.len()) {
+            self.drop_line();
+            return false;
         }
-        self.bytes += size;
+        self.bytes += line.message.len() as u64 + LOG_LINE_OVERHEAD_BYTES;
         self.lines.push(line);
+        true
     }
 }
 

@@ -1,19 +1,20 @@
 //! Turning what happened in an attempt into its one classified [`Outcome`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::Trap;
 
 use crate::bindings::types::PluginError;
 use crate::limits::Limits;
-use crate::outcome::{Outcome, cap_message};
+use crate::outcome::{Outcome, cap_message, cut_text};
 use crate::plugin::LoadedPlugin;
 use crate::runtime::AttemptRequest;
-use crate::state::AttemptState;
+use crate::state::{AttemptState, Grants};
 use crate::storable::{storable_text, unstorable_at};
 
-/// Schema violations listed in a bad-output message.
-const MAX_SCHEMA_ERRORS: usize = 3;
+/// Operations listed when an unknown one is asked for.
+const MAX_LISTED_OPERATIONS: usize = 20;
 
 /// Refusals decided before any instance is made: oversized input, unknown operation.
 pub(crate) fn refuse_early(
@@ -32,19 +33,26 @@ pub(crate) fn refuse_early(
         });
     }
     if plugin.operation(&request.operation).is_none() {
-        let known: Vec<&str> = plugin
-            .manifest
-            .operations
+        let ops = &plugin.manifest.operations;
+        let mut known: Vec<&str> = ops
             .iter()
+            .take(MAX_LISTED_OPERATIONS)
             .map(|o| o.name.as_str())
             .collect();
+        let more = format!(
+            "and {} more",
+            ops.len().saturating_sub(MAX_LISTED_OPERATIONS)
+        );
+        if ops.len() > MAX_LISTED_OPERATIONS {
+            known.push(&more);
+        }
         return Some(Outcome::InvalidInput {
-            message: format!(
+            message: cap_message(format!(
                 "plugin {} has no operation `{}`; it has: {}",
                 plugin.id(),
-                request.operation,
+                cut_text(request.operation.clone(), 128),
                 known.join(", ")
-            ),
+            )),
             field: None,
         });
     }
@@ -88,73 +96,132 @@ fn panic_text(stderr: &str) -> String {
         .join(" ")
 }
 
-/// An error the plugin returned itself.
-pub(crate) fn plugin_error(e: PluginError) -> Outcome {
+/// An error the plugin returned itself. Its texts are redacted as outputs are: a plugin that
+/// reassembled a secret must not store it in the run's history or reason.
+pub(crate) fn plugin_error(e: PluginError, grants: &Grants) -> Outcome {
+    let text = |t: String| cap_message(grants.redact(t));
     match e {
         PluginError::Retryable(r) => Outcome::PluginRetryable {
-            message: cap_message(r.message),
+            message: text(r.message),
             retry_after: r.retry_after_ms.map(Duration::from_millis),
         },
         PluginError::Permanent(p) => Outcome::PluginPermanent {
-            code: cap_message(p.code),
-            message: cap_message(p.message),
+            code: text(p.code),
+            message: text(p.message),
         },
         PluginError::InvalidInput(i) => Outcome::InvalidInput {
-            message: cap_message(i.message),
-            field: i.field.map(cap_message),
+            message: text(i.message),
+            field: i.field.map(text),
         },
     }
 }
 
-/// Output must fit the limit, be JSON, and match the operation's declared schema.
+/// What the checks of an output done on the attempt's task decided: an outcome, or a schema
+/// validation still to run (see [`crate::validate`]).
+pub(crate) enum Checked {
+    Done(Outcome),
+    Validate {
+        output: String,
+        value: serde_json::Value,
+        validator: Arc<jsonschema::Validator>,
+    },
+}
+
+/// Output must fit the limit, be JSON, and match the operation's declared schema; the schema
+/// check is left to the caller.
 pub(crate) fn check_output(
     plugin: &LoadedPlugin,
     operation: &str,
     output: String,
     state: &AttemptState,
-) -> Outcome {
+) -> Checked {
+    match check_output_text(plugin, operation, output, state) {
+        Ok((output, value, Some(validator))) => Checked::Validate {
+            output,
+            value,
+            validator,
+        },
+        Ok((output, _, None)) => Checked::Done(Outcome::Ok { output }),
+        Err(outcome) => Checked::Done(outcome),
+    }
+}
+
+type Parsed = (
+    String,
+    serde_json::Value,
+    Option<Arc<jsonschema::Validator>>,
+);
+
+fn check_output_text(
+    plugin: &LoadedPlugin,
+    operation: &str,
+    output: String,
+    state: &AttemptState,
+) -> Result<Parsed, Outcome> {
     let size = output.len() as u64;
     let limit = state.limits.max_output_bytes;
     if size > limit {
-        return Outcome::OutputTooLarge { size, limit };
+        return Err(Outcome::OutputTooLarge { size, limit });
     }
     let output = state.grants.redact(output);
-    let value: serde_json::Value = match serde_json::from_str(&output) {
+    let mut value: serde_json::Value = match serde_json::from_str(&output) {
         Ok(v) => v,
         Err(e) => {
-            return Outcome::BadOutput {
+            return Err(Outcome::BadOutput {
                 message: format!("output is not JSON: {e}"),
-            };
+            });
         }
     };
     // In JSON text the character can only appear escaped; most outputs need no walk.
     if output.contains("\\u0000")
         && let Some(at) = unstorable_at(&value)
     {
-        return Outcome::BadOutput {
+        return Err(Outcome::BadOutput {
             message: format!(
                 "output holds the character U+0000 at `{}`, which cannot be stored; \
                  remove it or encode the data (base64)",
                 storable_text(at)
             ),
-        };
+        });
     }
-    if let Some(validator) = plugin.validators.get(operation) {
-        let errors: Vec<String> = validator
-            .iter_errors(&value)
-            .take(MAX_SCHEMA_ERRORS)
-            .map(|e| format!("at `{}`: {e}", e.instance_path()))
-            .collect();
-        if !errors.is_empty() {
-            return Outcome::BadOutput {
-                message: cap_message(format!(
-                    "output does not match the declared schema of `{operation}`: {}",
-                    errors.join("; ")
-                )),
-            };
+    // The text is redacted above; a string may also spell a secret with `\u` escapes, which
+    // only the decoded value shows.
+    let output = if redact_strings(&mut value, &state.grants) {
+        serde_json::to_string(&value).unwrap_or(output)
+    } else {
+        output
+    };
+    let validator = plugin.validators.get(operation).cloned();
+    Ok((output, value, validator))
+}
+
+/// Redacts every string and key of `value` in place; returns whether anything changed. The
+/// value was parsed from JSON, so its depth is at most 128.
+fn redact_strings(value: &mut serde_json::Value, grants: &Grants) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => {
+            let redacted = grants.redact(s.clone());
+            let changed = redacted != *s;
+            *s = redacted;
+            changed
         }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, v| redact_strings(v, grants) | changed),
+        Value::Object(map) => {
+            let mut changed = false;
+            let entries = std::mem::take(map);
+            for (key, mut v) in entries {
+                let redacted = grants.redact(key.clone());
+                changed |= redacted != key;
+                changed |= redact_strings(&mut v, grants);
+                map.insert(redacted, v);
+            }
+            changed
+        }
+        _ => false,
     }
-    Outcome::Ok { output }
 }
 
 /// An error and its causes on one line.

@@ -1,6 +1,8 @@
 //! Hostile plugins running concurrently with well-behaved calls: every well-behaved call gets its
-//! own correct answer, every hostile one its own classified failure, and the host's memory stays
-//! bounded. Its own test binary, so the memory figures are this test's alone.
+//! own correct answer, every hostile one its own classified outcome, and the host's memory stays
+//! bounded, including the buffers the host fills for a plugin outside its wasm memory (audit
+//! records of refused calls, log lines). Its own test binary, so the memory figures are this
+//! test's alone.
 
 #![allow(
     clippy::unwrap_used,
@@ -54,23 +56,39 @@ async fn hostile_plugins_do_not_disturb_well_behaved_ones() {
         })
     };
 
+    // Host-side floods end `ok`: the plugin loses nothing, the host keeps one summary record and
+    // a bounded number of log lines. Kept one record per call, 100,000 refused calls with a
+    // 4 KiB URL would hold some 400 MiB per attempt.
+    let long_url = format!("http://remote.example/{}", "a".repeat(4 << 10));
     let hostile_ops = [
-        ("hog", OutcomeClass::MemoryExceeded),
-        ("spin", OutcomeClass::CpuExceeded),
-        ("panic", OutcomeClass::Trap),
-        ("recurse", OutcomeClass::Trap),
-        ("not-json", OutcomeClass::BadOutput),
+        ("hog", OutcomeClass::MemoryExceeded, json!({})),
+        ("spin", OutcomeClass::CpuExceeded, json!({})),
+        ("panic", OutcomeClass::Trap, json!({})),
+        ("recurse", OutcomeClass::Trap, json!({})),
+        ("not-json", OutcomeClass::BadOutput, json!({})),
+        (
+            "flood-refused-calls",
+            OutcomeClass::Ok,
+            json!({"url": long_url, "calls": 100_000}),
+        ),
+        (
+            "log-flood-empty",
+            OutcomeClass::Ok,
+            json!({"lines": 1_000_000}),
+        ),
+        ("stderr-flood", OutcomeClass::Ok, json!({"bytes": 1 << 20})),
     ];
     let mut tasks = Vec::new();
-    for i in 0..30 {
-        let (op, expected) = hostile_ops[i % hostile_ops.len()];
+    for i in 0..32 {
+        let (op, expected, input) = hostile_ops[i % hostile_ops.len()].clone();
         let (rt, hostile) = (rt.clone(), hostile.clone());
         tasks.push(tokio::spawn(async move {
-            let mut req = request(op, json!({}));
+            let mut req = request(op, input);
             req.limits.memory_bytes = MEMORY_LIMIT;
             // Generous: under a loaded machine an allocation loop can take a while to reach
-            // its memory limit, and it must not hit the CPU limit first.
-            req.limits.cpu_time = Duration::from_secs(1);
+            // its memory limit, and a flood must finish; neither may hit the CPU limit first.
+            req.limits.cpu_time =
+                Duration::from_secs(if expected == OutcomeClass::Ok { 20 } else { 1 });
             let report = rt.invoke(&hostile, req).await;
             assert_eq!(
                 report.outcome.class(),

@@ -42,7 +42,7 @@ use sqlx::postgres::PgConnectOptions;
 pub use audit::PgAudit;
 pub use error::StoreError;
 pub use sqlx::postgres::{PgConnection, PgPool};
-pub use xref::PgXref;
+pub use xref::{PgXref, XREF_POOL_CONNECTIONS, XREF_TIMEOUT, xref_pool};
 
 /// The schema's migrations (`migrations/` at the workspace root).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

@@ -1,13 +1,39 @@
 //! Cross-references on Postgres, behind the runtime's `XrefStore`: each link is stored in both
 //! directions so either side resolves with one key lookup.
+//!
+//! Plugins call xref while attempts run, as often as their limits allow, so it gets its own small
+//! pool ([`xref_pool`]): a plugin looping on xref then waits on that pool, never on the
+//! connections the engine needs to commit steps.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use weft_runtime::XrefStore;
-use weft_runtime::xref_ref::parse_ref;
+use weft_runtime::xref_ref::{XrefError, check_get, check_link};
+
+/// Connections of the xref pool.
+pub const XREF_POOL_CONNECTIONS: u32 = 4;
+
+/// Longest wait for a connection of the xref pool, and longest statement on one. Past it the
+/// plugin is told the store is unavailable (retryable) rather than holding its attempt.
+pub const XREF_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A small pool beside `pool` (same database and credentials) for [`PgXref`]: at most
+/// [`XREF_POOL_CONNECTIONS`] connections, acquired within [`XREF_TIMEOUT`], statements cut after
+/// it. Connections open on first use.
+pub fn xref_pool(pool: &PgPool) -> PgPool {
+    let timeout = XREF_TIMEOUT.as_millis().to_string();
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("statement_timeout", timeout.as_str())]);
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(XREF_POOL_CONNECTIONS)
+        .acquire_timeout(XREF_TIMEOUT)
+        .connect_lazy_with(options)
+}
 
 /// Postgres-backed xref.
 pub struct PgXref {
@@ -15,19 +41,21 @@ pub struct PgXref {
     now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
 }
 
+fn unavailable(e: sqlx::Error) -> XrefError {
+    XrefError::Unavailable(e.to_string())
+}
+
 impl PgXref {
-    /// Xref on `pool`; `now` stamps links with their sync time.
+    /// Xref on `pool` (in production, a pool of its own: see [`xref_pool`]); `now` stamps links
+    /// with their sync time.
     pub fn new(pool: PgPool, now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>) -> Self {
         Self { pool, now }
     }
 
-    async fn put_links(&self, tenant: &str, a: &str, b: &str) -> Result<(), String> {
-        let (ra, rb) = (parse_ref(a)?, parse_ref(b)?);
-        if ra.system == rb.system {
-            return Err(format!("`{a}` and `{b}` are in the same system"));
-        }
-        let fail = |e: sqlx::Error| format!("xref store unavailable, retry: {e}");
-        let mut tx = self.pool.begin().await.map_err(fail)?;
+    async fn put_links(&self, tenant: &str, a: &str, b: &str) -> Result<(), XrefError> {
+        let (ra, rb) = check_link(a, b)?;
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        lock_refs(&mut tx, tenant, a, b).await?;
         // Unlink what a and b pointed to in each other's systems, so links stay one-to-one.
         sqlx::query(
             "delete from xref x using xref old
@@ -41,7 +69,7 @@ impl PgXref {
         .bind(ra.system)
         .execute(&mut *tx)
         .await
-        .map_err(fail)?;
+        .map_err(unavailable)?;
         sqlx::query(
             "insert into xref (tenant_id, ref, system, target, synced_at)
              values ($1, $2, $4, $3, $6), ($1, $3, $5, $2, $6)
@@ -56,9 +84,48 @@ impl PgXref {
         .bind((self.now)())
         .execute(&mut *tx)
         .await
-        .map_err(fail)?;
-        tx.commit().await.map_err(fail)
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)
     }
+
+    async fn unlink_links(&self, tenant: &str, a: &str, b: &str) -> Result<bool, XrefError> {
+        check_link(a, b)?;
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        lock_refs(&mut tx, tenant, a, b).await?;
+        let removed = sqlx::query(
+            "delete from xref
+             where tenant_id = $1 and ((ref = $2 and target = $3) or (ref = $3 and target = $2))",
+        )
+        .bind(tenant)
+        .bind(a)
+        .bind(b)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?
+        .rows_affected();
+        tx.commit().await.map_err(unavailable)?;
+        Ok(removed > 0)
+    }
+}
+
+/// Serializes changes to the links of `a` and `b` until the transaction ends. Without it, two
+/// concurrent relinks of one reference both delete the old reverse link before either inserts
+/// (under READ COMMITTED neither sees the other's row), and a stale reverse link survives. Locks
+/// are taken in key order so that two transactions never wait on each other crosswise.
+async fn lock_refs(tx: &mut PgConnection, tenant: &str, a: &str, b: &str) -> Result<(), XrefError> {
+    sqlx::query(
+        "select pg_advisory_xact_lock(k) from (
+             select distinct hashtextextended('xref ' || $1 || ' ' || r, 0) as k
+             from unnest(array[$2, $3]) as r order by k
+         ) keys",
+    )
+    .bind(tenant)
+    .bind(a)
+    .bind(b)
+    .execute(tx)
+    .await
+    .map_err(unavailable)?;
+    Ok(())
 }
 
 impl XrefStore for PgXref {
@@ -67,9 +134,9 @@ impl XrefStore for PgXref {
         tenant: &'a str,
         reference: &'a str,
         system: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, String>> {
+    ) -> BoxFuture<'a, Result<Option<String>, XrefError>> {
         Box::pin(async move {
-            parse_ref(reference)?;
+            check_get(reference, system)?;
             let row: Option<(String,)> = sqlx::query_as(
                 "select target from xref where tenant_id = $1 and ref = $2 and system = $3",
             )
@@ -78,7 +145,7 @@ impl XrefStore for PgXref {
             .bind(system)
             .fetch_optional(&self.pool)
             .await
-            .map_err(|e| format!("xref store unavailable, retry: {e}"))?;
+            .map_err(unavailable)?;
             Ok(row.map(|r| r.0))
         })
     }
@@ -88,7 +155,16 @@ impl XrefStore for PgXref {
         tenant: &'a str,
         a: &'a str,
         b: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), XrefError>> {
         Box::pin(self.put_links(tenant, a, b))
+    }
+
+    fn unlink<'a>(
+        &'a self,
+        tenant: &'a str,
+        a: &'a str,
+        b: &'a str,
+    ) -> BoxFuture<'a, Result<bool, XrefError>> {
+        Box::pin(self.unlink_links(tenant, a, b))
     }
 }

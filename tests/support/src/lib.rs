@@ -46,7 +46,8 @@ pub fn cache_dir() -> PathBuf {
     workspace().join("target/weft-test-cache")
 }
 
-/// A runtime whose audit goes to tracing (the engine persists the records itself).
+/// A runtime whose audit goes to tracing (the engine persists the records itself). Private
+/// egress is allowed: the ledger listens on 127.0.0.1.
 pub fn runtime() -> Arc<Runtime> {
     warm_cache();
     let services = Services {
@@ -55,6 +56,7 @@ pub fn runtime() -> Arc<Runtime> {
     };
     let config = RuntimeConfig {
         cache_dir: Some(cache_dir()),
+        allow_private_egress: true,
         ..RuntimeConfig::default()
     };
     Arc::new(Runtime::new(config, services).unwrap())

@@ -13,6 +13,17 @@ use crate::parse::{Node, Value, index_path};
 /// The keys of a `call` step besides `id` and `when`.
 pub(super) const KEYS: &[&str] = &["call", "input", "retry", "timeout", "compensate"];
 
+/// Most attempts a policy may ask for. Each attempt writes history and audit rows and holds a
+/// worker slot; past a hundred, a step is not going to succeed by being tried again.
+const MAX_ATTEMPTS: u32 = 100;
+
+/// Shortest first delay when a step is retried at all. A retry due at once is leased straight back
+/// to the worker that failed, so without a floor a failing remote keeps one slot busy in a loop.
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Largest `multiplier`: delays already reach `max` within a few attempts at 10.
+const MAX_MULTIPLIER: f64 = 10.0;
+
 const RETRY_KEYS: &[&str] = &[
     "max_attempts",
     "initial",
@@ -47,7 +58,8 @@ impl Checker<'_> {
             None => Some(RetryPolicy::default()),
         };
         let timeout = optional(fields.get("timeout"), |node| {
-            self.duration(node, &fields.path("timeout"), duration::positive)
+            let path = fields.path("timeout");
+            self.duration(node, &path, duration::positive, &duration::STEP_TIMEOUT)
         });
         let compensate = match fields.get("compensate") {
             Some(node) => self.compensate(node, &fields.path("compensate")),
@@ -138,19 +150,22 @@ impl Checker<'_> {
         let mut policy = defaults.clone();
         if let Some(node) = fields.get("max_attempts") {
             match &node.value {
-                Value::Int(n) if *n >= 1 => match u32::try_from(*n) {
-                    Ok(n) => policy.max_attempts = n,
-                    Err(_) => ok &= self.fail(node, &fields.path("max_attempts"), "is too large"),
-                },
+                Value::Int(n) if (1..=i64::from(MAX_ATTEMPTS)).contains(n) => {
+                    policy.max_attempts = u32::try_from(*n).unwrap_or(MAX_ATTEMPTS);
+                }
                 _ => {
-                    let message = "must be a whole number, at least 1 (the first attempt counts)";
-                    ok &= self.fail(node, &fields.path("max_attempts"), message);
+                    let message = format!(
+                        "must be a whole number from 1 (the first attempt counts) to \
+                         {MAX_ATTEMPTS}"
+                    );
+                    ok &= self.fail(node, &fields.path("max_attempts"), &message);
                 }
             }
         }
         for key in ["initial", "max"] {
             if let Some(node) = fields.get(key) {
-                match self.duration(node, &fields.path(key), duration::duration) {
+                let path = fields.path(key);
+                match self.duration(node, &path, duration::duration, &duration::DELAY) {
                     Some(d) if key == "initial" => policy.initial = d,
                     Some(d) => policy.max = d,
                     None => ok = false,
@@ -159,13 +174,10 @@ impl Checker<'_> {
         }
         if let Some(node) = fields.get("multiplier") {
             match number(node) {
-                Some(m) if m >= 1.0 => policy.multiplier = m,
+                Some(m) if (1.0..=MAX_MULTIPLIER).contains(&m) => policy.multiplier = m,
                 _ => {
-                    ok &= self.fail(
-                        node,
-                        &fields.path("multiplier"),
-                        "must be a number, at least 1",
-                    )
+                    let message = format!("must be a number from 1 to {MAX_MULTIPLIER}");
+                    ok &= self.fail(node, &fields.path("multiplier"), &message);
                 }
             }
         }
@@ -204,6 +216,18 @@ impl Checker<'_> {
                 shown(policy.max, fields.get("max").is_some()),
             );
             ok &= self.fail(node, &fields.path(key), &message);
+        }
+        if ok
+            && policy.max_attempts > 1
+            && policy.initial < MIN_BACKOFF
+            && let Some(node) = fields.get("initial")
+        {
+            let message = format!(
+                "must be at least `{}` when the step is retried (max_attempts > 1), so that a \
+                 failing remote is not called in a tight loop",
+                duration::format(MIN_BACKOFF)
+            );
+            ok &= self.fail(node, &fields.path("initial"), &message);
         }
         ok.then_some(policy)
     }

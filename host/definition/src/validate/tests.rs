@@ -262,6 +262,30 @@ fn bad_durations_are_rejected_and_bare_integers_ask_for_a_unit() {
 }
 
 #[test]
+fn timers_past_a_year_and_step_timeouts_past_fifteen_minutes_are_refused() {
+    let source = steps(
+        "  - id: a\n    sleep: 366d\n  - id: b\n    wait: { signal: s, timeout: 999999999d }\n  - id: c\n    call: map.order\n    timeout: 16m\n",
+    );
+    assert_eq!(
+        errors(&source),
+        [
+            (4, "steps[0].sleep".to_owned()),
+            (6, "steps[1].wait.timeout".to_owned()),
+            (9, "steps[2].timeout".to_owned()),
+        ]
+    );
+    let message = error_at(&steps("  - id: a\n    sleep: 366d\n"), 4, "steps[0].sleep");
+    assert_eq!(
+        message,
+        "`366d` is longer than the longest allowed, `365d` \
+         (timers and retry delays are bounded to a year)"
+    );
+    compiled(&steps(
+        "  - id: a\n    sleep: 365d\n  - id: b\n    wait: { signal: s, timeout: 8760h }\n  - id: c\n    call: map.order\n    timeout: 15m\n",
+    ));
+}
+
+#[test]
 fn wait_needs_a_well_formed_signal() {
     let message = error_at(
         &steps("  - id: a\n    wait: { timeout: 1d }\n"),

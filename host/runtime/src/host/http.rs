@@ -8,9 +8,22 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 use weft_plugin_sdk::placeholder::{self, SubstituteError};
 
-use crate::audit::{AuditOutcome, AuditRecord};
+use crate::audit::{AuditOutcome, AuditRecord, RefusedCalls, audit_url};
 use crate::bindings::http::{Host, HttpError, Method, Request, Response};
+use crate::egress::address;
+use crate::outcome::{cap_message, cut_text};
 use crate::state::AttemptState;
+
+/// Most headers one request may carry. `HeaderMap` panics past 32,768 entries; far fewer are
+/// ever needed.
+const MAX_REQUEST_HEADERS: usize = 100;
+/// Longest header name.
+const MAX_HEADER_NAME_BYTES: usize = 256;
+/// Longest header value, secrets substituted.
+const MAX_HEADER_VALUE_BYTES: usize = 8 << 10;
+
+/// Longest piece of a plugin's own text (a URL, a header name) quoted back in an error message.
+const MAX_QUOTED_BYTES: usize = 256;
 
 /// Headers a plugin may not set: the host owns framing and routing.
 const RESERVED_HEADERS: &[&str] = &[
@@ -42,6 +55,11 @@ impl Host for AttemptState {
         let at = SystemTime::now();
         let started = Instant::now();
         let method = method_name(request.method);
+        self.http_calls = self.http_calls.saturating_add(1);
+        if self.http_calls > self.limits.max_http_calls {
+            self.refuse_over_limit(at, method, request.url);
+            return Err(HttpError::TooManyRequests(self.limits.max_http_calls));
+        }
         let request_bytes = request.body.as_ref().map_or(0, |b| b.len() as u64);
         let outcome = match self.prepare(&request, method) {
             Ok(prepared) => self.perform(prepared).await,
@@ -53,8 +71,8 @@ impl Host for AttemptState {
         };
         let (audit_outcome, result) = match outcome.result {
             Ok(response) => (AuditOutcome::Completed, Ok(response)),
-            Err(Failure::Refused(e)) => (AuditOutcome::Refused(describe(&e)), Err(e)),
-            Err(Failure::Failed(e)) => (AuditOutcome::Failed(describe(&e)), Err(e)),
+            Err(Failure::Refused(e)) => (AuditOutcome::Refused(self.detail(&e)), Err(e)),
+            Err(Failure::Failed(e)) => (AuditOutcome::Failed(self.detail(&e)), Err(e)),
         };
         let c = &self.grants.context;
         let record = AuditRecord {
@@ -65,26 +83,71 @@ impl Host for AttemptState {
             attempt: c.attempt,
             plugin: self.grants.plugin.clone(),
             method: method.to_owned(),
-            url: self.grants.redact(request.url),
+            url: audit_url(self.grants.redact(request.url)),
             status: outcome.status,
             outcome: audit_outcome,
             request_bytes,
             response_bytes: outcome.response_bytes,
             duration: started.elapsed(),
         };
-        self.services.audit.record(record.clone());
-        self.calls.push(record);
+        self.record(record);
         result
     }
 }
 
 impl AttemptState {
+    fn record(&mut self, record: AuditRecord) {
+        self.services.audit.record(record.clone());
+        self.calls.push(record);
+    }
+
+    /// What an audit record says about a failed call: redacted, storable, capped.
+    fn detail(&self, e: &HttpError) -> String {
+        cap_message(self.grants.redact(describe(e)))
+    }
+
+    /// Counts a call refused past `max_http_calls`; only the first one's URL is kept.
+    fn refuse_over_limit(&mut self, at: SystemTime, method: &'static str, url: String) {
+        match &mut self.refused_over_limit {
+            Some(refused) => refused.count = refused.count.saturating_add(1),
+            None => {
+                self.refused_over_limit = Some(RefusedCalls {
+                    at,
+                    method,
+                    url: audit_url(self.grants.redact(url)),
+                    count: 1,
+                });
+            }
+        }
+    }
+
+    /// Records the summary of the calls refused past `max_http_calls`, if any. Called once, when
+    /// the attempt ends.
+    pub(crate) fn close_refused_calls(&mut self) {
+        let Some(refused) = self.refused_over_limit.take() else {
+            return;
+        };
+        let c = &self.grants.context;
+        let record = AuditRecord {
+            at: refused.at,
+            tenant: c.tenant.clone(),
+            run_id: c.run_id.clone(),
+            step_id: c.step_id.clone(),
+            attempt: c.attempt,
+            plugin: self.grants.plugin.clone(),
+            method: refused.method.to_owned(),
+            outcome: AuditOutcome::Refused(refused.detail(self.limits.max_http_calls)),
+            url: refused.url,
+            status: None,
+            request_bytes: 0,
+            response_bytes: 0,
+            duration: std::time::Duration::ZERO,
+        };
+        self.record(record);
+    }
+
     /// Every check that happens before anything leaves the host.
     fn prepare(&mut self, request: &Request, method: &str) -> Result<reqwest::Request, HttpError> {
-        self.http_calls += 1;
-        if self.http_calls > self.limits.max_http_calls {
-            return Err(HttpError::TooManyRequests(self.limits.max_http_calls));
-        }
         if placeholder::contains_placeholder(request.url.as_bytes()) {
             return Err(HttpError::InvalidRequest(
                 "secret placeholders are substituted in header values and bodies only, never in \
@@ -92,16 +155,24 @@ impl AttemptState {
                     .into(),
             ));
         }
-        let url = Url::parse(&request.url)
-            .map_err(|e| HttpError::InvalidRequest(format!("bad URL `{}`: {e}", request.url)))?;
+        let url = Url::parse(&request.url).map_err(|e| {
+            HttpError::InvalidRequest(format!(
+                "bad URL `{}`: {e}",
+                cut_text(request.url.clone(), MAX_QUOTED_BYTES)
+            ))
+        })?;
         let rule = self
             .grants
             .egress
             .check(method, &url)
             .map_err(HttpError::Denied)?;
+        if !self.allow_private_egress {
+            address::check_literal(&url).map_err(HttpError::Denied)?;
+        }
         let body = request.body.as_deref().unwrap_or_default();
-        if body.len() as u64 > self.limits.max_http_body_bytes {
-            return Err(HttpError::RequestTooLarge(self.limits.max_http_body_bytes));
+        let max_body = self.limits.max_http_body_bytes;
+        if body.len() as u64 > max_body {
+            return Err(HttpError::RequestTooLarge(max_body));
         }
         let host = url.host_str().unwrap_or_default().to_owned();
         let lookup = |name: &str| {
@@ -115,31 +186,55 @@ impl AttemptState {
                 .filter(|_| pinned_ok)
                 .map(|v| v.expose().as_bytes())
         };
-        let substitute = |text: &[u8]| {
-            placeholder::substitute(text, lookup).map_err(|e| match e {
+        let substitute = |text: &[u8], max: usize, too_large: fn(usize) -> HttpError| {
+            placeholder::substitute_within(text, lookup, max).map_err(|e| match e {
                 SubstituteError::NotGranted(name) => HttpError::Denied(format!(
                     "secret `{name}` is not granted to this plugin for {host}"
                 )),
                 SubstituteError::Unterminated => {
                     HttpError::InvalidRequest("unterminated `{{secret:` placeholder".into())
                 }
+                SubstituteError::TooLarge(max) => too_large(max),
             })
         };
+        if request.headers.len() > MAX_REQUEST_HEADERS {
+            return Err(HttpError::InvalidRequest(format!(
+                "{} headers; at most {MAX_REQUEST_HEADERS} are allowed",
+                request.headers.len()
+            )));
+        }
         let mut headers = HeaderMap::new();
         for (name, value) in &request.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| HttpError::InvalidRequest(format!("bad header name `{name}`")))?;
+            if name.len() > MAX_HEADER_NAME_BYTES {
+                return Err(HttpError::InvalidRequest(format!(
+                    "a header name is over {MAX_HEADER_NAME_BYTES} bytes"
+                )));
+            }
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                HttpError::InvalidRequest(format!(
+                    "bad header name `{}`",
+                    cut_text(name.clone(), MAX_QUOTED_BYTES)
+                ))
+            })?;
             if RESERVED_HEADERS.contains(&name.as_str()) {
                 return Err(HttpError::InvalidRequest(format!(
                     "header `{name}` is set by the host"
                 )));
             }
-            let value = HeaderValue::from_bytes(&substitute(value.as_bytes())?)
-                .map_err(|_| HttpError::InvalidRequest(format!("bad value for header `{name}`")))?;
+            let value = HeaderValue::from_bytes(&substitute(
+                value.as_bytes(),
+                MAX_HEADER_VALUE_BYTES,
+                header_too_large,
+            )?)
+            .map_err(|_| HttpError::InvalidRequest(format!("bad value for header `{name}`")))?;
             headers.append(name, value);
         }
+        // The size that counts is the one after substitution: checked while expanding.
         let body = if request.body.is_some() {
-            Some(substitute(body)?)
+            let max = usize::try_from(max_body).unwrap_or(usize::MAX);
+            Some(substitute(body, max, |max| {
+                HttpError::RequestTooLarge(max as u64)
+            })?)
         } else {
             None
         };
@@ -183,7 +278,17 @@ impl AttemptState {
         };
         let mut response = match self.http_client.execute(request).await {
             Ok(r) => r,
-            Err(e) => return failed(self.transport_error(&e), None, 0),
+            Err(e) => {
+                // A name that resolved to non-public addresses only: refused, not sent.
+                if let Some(reason) = address::refusal(&e) {
+                    return Outcome {
+                        result: Err(Failure::Refused(HttpError::Denied(reason))),
+                        status: None,
+                        response_bytes: 0,
+                    };
+                }
+                return failed(self.transport_error(&e), None, 0);
+            }
         };
         let status = response.status().as_u16();
         let cap = self.limits.max_http_body_bytes;
@@ -243,6 +348,12 @@ impl AttemptState {
         }
         HttpError::Connection(self.grants.redact(message))
     }
+}
+
+fn header_too_large(max: usize) -> HttpError {
+    HttpError::InvalidRequest(format!(
+        "a header value is over {max} bytes once secrets are substituted"
+    ))
 }
 
 fn method_name(method: Method) -> &'static str {

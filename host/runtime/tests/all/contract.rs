@@ -65,12 +65,102 @@ async fn xref_links_are_per_tenant() {
         )
         .await;
     match bad.outcome {
-        Outcome::PluginPermanent { code, message } => {
-            assert_eq!(code, "xref");
+        Outcome::InvalidInput { field, message } => {
+            assert_eq!(field.as_deref(), Some("xref.a"));
             assert!(message.contains("system:type/id"), "{message}");
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn over_long_xref_references_are_invalid_input_naming_the_argument() {
+    let (rt, _) = runtime();
+    let echo = load(&rt, "weft_test_echo").await;
+    let long_id = format!("odoo:res.partner/{}", "9".repeat(100_000));
+    let report = rt
+        .invoke(
+            &echo,
+            request("link", json!({"from": "crm:account/7", "to": long_id})),
+        )
+        .await;
+    match report.outcome {
+        Outcome::InvalidInput { field, message } => {
+            assert_eq!(field.as_deref(), Some("xref.b"));
+            assert!(message.contains("at most 512"), "{message}");
+            assert!(message.len() < 400, "the message quotes a prefix only");
+        }
+        other => panic!("{other:?}"),
+    }
+    let long_system = format!("{}:account/7", "s".repeat(65));
+    let report = rt
+        .invoke(
+            &echo,
+            request("link", json!({"from": long_system, "to": "odoo:x/1"})),
+        )
+        .await;
+    assert_eq!(report.outcome.class(), OutcomeClass::InvalidInput);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn xref_calls_past_the_attempts_limit_are_refused_as_permanent() {
+    let (rt, _) = runtime();
+    let echo = load(&rt, "weft_test_echo").await;
+    let mut within = request("xref-loop", json!({"calls": 5}));
+    within.limits.max_xref_calls = 5;
+    let report = rt.invoke(&echo, within).await;
+    assert_eq!(
+        report.outcome.class(),
+        OutcomeClass::Ok,
+        "{:?}",
+        report.outcome
+    );
+
+    let mut looping = request("xref-loop", json!({"calls": 1_000_000}));
+    looping.limits.max_xref_calls = 5;
+    let report = rt.invoke(&echo, looping).await;
+    match report.outcome {
+        Outcome::PluginPermanent { code, message } => {
+            assert_eq!(code, "xref-too-many-calls");
+            assert!(message.contains("limit of 5 xref calls"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let report = rt
+        .invoke(&echo, request("xref-loop", json!({"calls": 1_000_000})))
+        .await;
+    assert_eq!(
+        report.outcome.class(),
+        OutcomeClass::PluginPermanent,
+        "the default limit ({}) applies",
+        weft_runtime::Limits::default().max_xref_calls
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unlink_undoes_a_link_and_tolerates_nothing_to_undo() {
+    let (rt, _) = runtime();
+    let echo = load(&rt, "weft_test_echo").await;
+    let link = json!({"from": "crm:account/7", "to": "odoo:res.partner/42"});
+    let report = rt.invoke(&echo, request("link", link.clone())).await;
+    assert_eq!(report.outcome.class(), OutcomeClass::Ok);
+    for removed in [true, false] {
+        let report = rt.invoke(&echo, request("unlink", link.clone())).await;
+        assert_eq!(
+            report.outcome,
+            Outcome::Ok {
+                output: format!(r#"{{"removed":{removed}}}"#)
+            }
+        );
+    }
+    let resolve = json!({"from": "crm:account/7", "to": "odoo:res.partner/43"});
+    let report = rt.invoke(&echo, request("link", resolve)).await;
+    assert_eq!(
+        report.outcome,
+        Outcome::Ok {
+            output: r#"{"resolved":"odoo:res.partner/43"}"#.into()
+        }
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,7 +9,13 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod ceilings;
 mod contract;
+mod egress;
+mod floods;
 mod hostile;
 mod http;
 mod loading;
+mod manifests;
+mod redaction;
+mod requests;

@@ -13,9 +13,12 @@ use weft_runtime::{
 
 pub use weft_test_support::plugin_bytes;
 
+/// The test servers listen on 127.0.0.1, so private egress is allowed; tests of the refusal
+/// turn it off.
 pub fn config() -> RuntimeConfig {
     RuntimeConfig {
         cache_dir: Some(weft_test_support::cache_dir()),
+        allow_private_egress: true,
         ..RuntimeConfig::default()
     }
 }
@@ -71,7 +74,9 @@ pub struct Received {
 /// - `/echo`: 200 with a JSON description of the request (headers and body included),
 /// - `/big?bytes=N`: N bytes,
 /// - `/slow?ms=N`: waits, then 200,
-/// - `/status/N`: status N (429 and 503 carry `Retry-After: 3`).
+/// - `/status/N`: status N (429 and 503 carry `Retry-After: 3`),
+/// - `/split`: the request body with a space between characters (a remote that transforms a
+///   secret before echoing it, which redaction cannot recognise).
 pub struct TestServer {
     pub base: String,
     pub received: Arc<Mutex<Vec<Received>>>,
@@ -140,6 +145,9 @@ fn serve(mut request: tiny_http::Request, log: &Mutex<Vec<Received>>) {
             "method": received.method, "url": received.url, "headers": headers, "body": received.body,
         });
         tiny_http::Response::from_string(json.to_string())
+    } else if path == "/split" {
+        let spaced: Vec<String> = received.body.chars().map(String::from).collect();
+        tiny_http::Response::from_string(spaced.join(" "))
     } else if path == "/big" {
         tiny_http::Response::from_string("y".repeat(param("bytes").parse().unwrap()))
     } else if path == "/slow" {

@@ -93,6 +93,38 @@ fn link(host: &Host<'_>, input: Link) -> Result<Linked, PluginError> {
     })
 }
 
+/// Output of `unlink`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Unlinked {
+    pub removed: bool,
+}
+
+/// Input of `xref-loop`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct XrefLoop {
+    /// How many `xref.get` calls to make.
+    pub calls: u32,
+}
+
+/// Output of `xref-loop`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct XrefLooped {
+    pub calls: u32,
+}
+
+fn unlink(host: &Host<'_>, input: Link) -> Result<Unlinked, PluginError> {
+    Ok(Unlinked {
+        removed: host.xref_unlink(&input.from, &input.to)?,
+    })
+}
+
+fn xref_loop(host: &Host<'_>, input: XrefLoop) -> Result<XrefLooped, PluginError> {
+    for _ in 0..input.calls {
+        host.xref_get("crm:account/1", "odoo")?;
+    }
+    Ok(XrefLooped { calls: input.calls })
+}
+
 fn fail(_host: &Host<'_>, input: Message) -> Result<Message, PluginError> {
     match input.message.as_str() {
         "retry" => Err(PluginError::retry_after(
@@ -125,6 +157,8 @@ pub fn plugin() -> Plugin {
         .operation("link", "Links two references and resolves the first", link)
         .operation("fail", "Fails with the class named by the message", fail)
         .compensated_by("echo")
+        .operation("unlink", "Removes the link between two references", unlink)
+        .operation("xref-loop", "Calls xref.get `calls` times", xref_loop)
         .secret("api-key")
         .config_key("greeting")
 }
@@ -144,7 +178,7 @@ mod tests {
             .unwrap();
         assert_eq!(out.message, "hi");
         let manifest = host.describe(&plugin()).unwrap();
-        assert_eq!(manifest.operations.len(), 5);
+        assert_eq!(manifest.operations.len(), 7);
         assert_eq!(
             manifest.operations[4].compensated_by.as_deref(),
             Some("echo")

@@ -28,7 +28,23 @@ mod guest {
         "nul",
         "nul-error",
         "ok",
+        "flood-refused-calls",
+        "log-flood-empty",
+        "log-huge",
+        "nul-url",
+        "many-headers",
+        "send",
+        "reassemble",
+        "stderr-flood",
+        "deep-output",
     ];
+
+    /// `reassemble` declares an integer `count`, so that a secret put there is quoted back by the
+    /// schema violation.
+    const COUNT_SCHEMA: &str = r#"{"type":"object","properties":{"count":{"type":"integer"}}}"#;
+    /// `deep-output` declares a recursive schema: arrays of arrays, without end.
+    const NESTED_SCHEMA: &str =
+        r##"{"$defs":{"n":{"type":"array","items":{"$ref":"#/$defs/n"}}},"$ref":"#/$defs/n"}"##;
 
     impl Guest for Hostile {
         fn describe() -> Manifest {
@@ -44,10 +60,11 @@ mod guest {
                         description: String::new(),
                         input_schema: any.clone(),
                         // `lie` declares an object with a required integer and returns otherwise.
-                        output_schema: if *name == "lie" {
-                            r#"{"type":"object","required":["count"],"properties":{"count":{"type":"integer"}}}"#.into()
-                        } else {
-                            "{}".into()
+                        output_schema: match *name {
+                            "lie" => r#"{"type":"object","required":["count"],"properties":{"count":{"type":"integer"}}}"#.into(),
+                            "reassemble" => COUNT_SCHEMA.into(),
+                            "deep-output" => NESTED_SCHEMA.into(),
+                            _ => "{}".into(),
                         },
                         compensated_by: None,
                     })
@@ -108,6 +125,103 @@ mod guest {
                     message: "before\0after".into(),
                 })),
                 "ok" => Ok(r#"{"ok":true}"#.into()),
+                // Host-side floods: each call is cheap for the guest; the host must not keep one
+                // record (or one log line) per call.
+                "flood-refused-calls" => {
+                    let calls = arg["calls"].as_u64().unwrap_or(1_000_000);
+                    let mut refused = 0u64;
+                    for _ in 0..calls {
+                        if send(Method::Get, &url, None).is_err() {
+                            refused += 1;
+                        }
+                    }
+                    Ok(serde_json::json!({ "refused": refused }).to_string())
+                }
+                "log-flood-empty" => {
+                    let lines = arg["lines"].as_u64().unwrap_or(10_000_000);
+                    for _ in 0..lines {
+                        weft::plugin::log::log(weft::plugin::log::Level::Info, "");
+                    }
+                    Ok(r#"{"ok":true}"#.into())
+                }
+                "log-huge" => {
+                    let bytes = arg["bytes"].as_u64().unwrap_or(32 << 20) as usize;
+                    let line = "x".repeat(bytes);
+                    for _ in 0..arg["times"].as_u64().unwrap_or(1) {
+                        weft::plugin::log::log(weft::plugin::log::Level::Info, &line);
+                    }
+                    Ok(r#"{"ok":true}"#.into())
+                }
+                // A well-behaved connector building a URL from a remote name holding U+0000.
+                "nul-url" => send(Method::Get, &format!("{url}?name=a\u{0}b"), None)
+                    .map(|_| r#"{"ok":true}"#.into()),
+                "many-headers" => {
+                    let count = arg["count"].as_u64().unwrap_or(30_000);
+                    let headers = (0..count)
+                        .map(|i| (format!("x-h{i}"), "v".into()))
+                        .collect();
+                    send_with(Method::Get, &url, headers, None).map(|r| r.to_string())
+                }
+                // Any request, from the input: `headers` as [[name, value]], `body` repeated
+                // `repeat` times (placeholders included).
+                "send" => {
+                    let repeat = arg["repeat"].as_u64().unwrap_or(1) as usize;
+                    let headers = arg["headers"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|h| {
+                            let value = h[1].as_str().unwrap_or_default().repeat(repeat);
+                            (h[0].as_str().unwrap_or_default().to_string(), value)
+                        })
+                        .collect();
+                    let body = arg["body"].as_str().map(|b| b.repeat(repeat).into_bytes());
+                    send_with(Method::Post, &url, headers, body)
+                        .map(|r| serde_json::json!({ "body": r }).to_string())
+                }
+                // The remote echoes the secret split by spaces (which redaction cannot
+                // recognise); the plugin joins it again and hides it where asked.
+                "reassemble" => {
+                    let split = send(Method::Post, &url, Some(b"{{secret:api-key}}".to_vec()))?;
+                    let secret: String = split.split(' ').collect();
+                    let escaped: String = secret
+                        .chars()
+                        .map(|c| format!("\\u{:04x}", c as u32))
+                        .collect();
+                    let permanent = |code: String, message: String| {
+                        Err(PluginError::Permanent(PermanentError { code, message }))
+                    };
+                    match arg["into"].as_str().unwrap_or_default() {
+                        "code" => permanent(secret, "see the code".into()),
+                        "message" => permanent("leak".into(), format!("it is {secret}")),
+                        "field" => Err(PluginError::InvalidInput(
+                            weft::plugin::types::InvalidInputError {
+                                message: "bad".into(),
+                                field: Some(format!("a.{secret}")),
+                            },
+                        )),
+                        "retryable" => Err(PluginError::Retryable(
+                            weft::plugin::types::RetryableError {
+                                message: format!("it is {secret}"),
+                                retry_after_ms: None,
+                            },
+                        )),
+                        "escaped" => Ok(format!(r#"{{"text":"{escaped}","{escaped}":1}}"#)),
+                        "schema" => Ok(serde_json::json!({ "count": secret }).to_string()),
+                        _ => Ok(serde_json::json!({ "text": secret }).to_string()),
+                    }
+                }
+                // Rust's `eprint!` panics when stderr refuses a write: more than the host keeps
+                // must not turn a successful attempt into a trap.
+                "stderr-flood" => {
+                    let bytes = arg["bytes"].as_u64().unwrap_or(64 << 10) as usize;
+                    eprint!("{}", "e".repeat(bytes));
+                    Ok(r#"{"ok":true}"#.into())
+                }
+                "deep-output" => {
+                    let depth = arg["depth"].as_u64().unwrap_or(100) as usize;
+                    Ok(format!("{}{}", "[".repeat(depth), "]".repeat(depth)))
+                }
                 other => Err(PluginError::Permanent(PermanentError {
                     code: "unknown".into(),
                     message: format!("no operation {other}"),
@@ -128,10 +242,19 @@ mod guest {
     }
 
     fn send(method: Method, url: &str, body: Option<Vec<u8>>) -> Result<String, PluginError> {
+        send_with(method, url, vec![], body)
+    }
+
+    fn send_with(
+        method: Method,
+        url: &str,
+        headers: Vec<(String, String)>,
+        body: Option<Vec<u8>>,
+    ) -> Result<String, PluginError> {
         let request = Request {
             method,
             url: url.into(),
-            headers: vec![],
+            headers,
             body,
             timeout_ms: None,
         };

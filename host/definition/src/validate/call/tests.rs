@@ -78,9 +78,54 @@ fn bad_retry_values_are_each_reported() {
 }
 
 #[test]
-fn retry_accepts_zero_delays_and_integer_or_float_numbers() {
+fn retry_policies_past_their_ceilings_are_refused() {
+    let source = steps(
+        "  - id: a\n    call: map.order\n    retry:\n      max_attempts: 4294967295\n      initial: 400d\n      multiplier: 1000\n  - id: b\n    call: map.order\n    retry: { max_attempts: 101 }\n",
+    );
+    assert_eq!(
+        errors(&source),
+        [
+            (6, "steps[0].retry.max_attempts".to_owned()),
+            (7, "steps[0].retry.initial".to_owned()),
+            (8, "steps[0].retry.multiplier".to_owned()),
+            (11, "steps[1].retry.max_attempts".to_owned()),
+        ]
+    );
     let d = compiled(&steps(
-        "  - id: a\n    call: map.order\n    retry: { initial: 0s, max: 0s, multiplier: 1, jitter: 0.5, non_retryable: [] }\n",
+        "  - id: a\n    call: map.order\n    retry: { max_attempts: 100, multiplier: 10, max: 365d }\n",
+    ));
+    assert_eq!(call(&d, 0).retry.max_attempts, 100);
+}
+
+#[test]
+fn a_retried_step_waits_at_least_100ms_before_its_second_attempt() {
+    let message = error_at(
+        &steps("  - id: a\n    call: map.order\n    retry: { initial: 0ms, max: 0ms }\n"),
+        5,
+        "steps[0].retry.initial",
+    );
+    assert_eq!(
+        message,
+        "must be at least `100ms` when the step is retried (max_attempts > 1), so that a \
+         failing remote is not called in a tight loop"
+    );
+    error_at(
+        &steps(
+            "  - id: a\n    call: map.order\n    retry: { max_attempts: 4294967295, initial: 99ms }\n",
+        ),
+        5,
+        "steps[0].retry.max_attempts",
+    );
+    let d = compiled(&steps(
+        "  - id: a\n    call: map.order\n    retry: { initial: 100ms, max: 100ms }\n",
+    ));
+    assert_eq!(call(&d, 0).retry.initial, Duration::from_millis(100));
+}
+
+#[test]
+fn retry_accepts_zero_delays_without_retries_and_integer_or_float_numbers() {
+    let d = compiled(&steps(
+        "  - id: a\n    call: map.order\n    retry: { max_attempts: 1, initial: 0s, max: 0s, multiplier: 1, jitter: 0.5, non_retryable: [] }\n",
     ));
     let retry = &call(&d, 0).retry;
     assert_eq!(
