@@ -4,11 +4,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use weft_engine::{Clock, Engine, EngineConfig, SystemClock};
-use weft_runtime::{Runtime, RuntimeConfig, Services, TracingAudit};
-use weft_store::{PgPool, PgXref};
+use weft_runtime::{Runtime, RuntimeConfig, Services};
+use weft_store::{PgAuditSink, PgPool, PgXref};
 
-/// An engine on `pool`. Outbound calls are persisted by the engine with each step; the runtime's
-/// own audit sink only traces them.
+/// Connections of the audit sink's own pool: each outbound call writes one small row on it
+/// before it is sent.
+const AUDIT_CONNECTIONS: u32 = 4;
+
+/// An engine on `pool`. Each outbound call is recorded before it leaves the host (on a pool of
+/// its own), and its outcome with the attempt's commit.
 pub fn engine(
     pool: PgPool,
     cache_dir: Option<PathBuf>,
@@ -17,7 +21,7 @@ pub fn engine(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.clone();
     let services = Services {
-        audit: Arc::new(TracingAudit),
+        audit: Arc::new(PgAuditSink::new(&pool, AUDIT_CONNECTIONS)),
         xref: Arc::new(PgXref::new(pool.clone(), Arc::new(move || now.now()))),
     };
     let runtime_config = RuntimeConfig {

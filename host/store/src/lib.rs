@@ -17,7 +17,7 @@ mod xref;
 
 use std::time::Duration;
 
-pub use audit::PgAudit;
+pub use audit::{PgAudit, PgAuditSink};
 pub use error::StoreError;
 pub use sqlx::postgres::{PgConnection, PgPool};
 pub use xref::PgXref;

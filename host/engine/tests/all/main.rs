@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
+mod audit;
 mod definitions;
 mod flows;
 mod operators;
