@@ -4,11 +4,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use weft_engine::{Clock, Engine, EngineConfig, SystemClock};
-use weft_runtime::{Runtime, RuntimeConfig, Services, TracingAudit};
-use weft_store::{PgPool, PgXref, xref_pool};
+use weft_runtime::{Runtime, RuntimeConfig, Services};
+use weft_store::{PgAuditSink, PgPool, PgXref, xref_pool};
 
-/// An engine on `pool`. Outbound calls are persisted by the engine with each step; the runtime's
-/// own audit sink only traces them. `allow_private_egress`: see `RuntimeConfig`.
+/// Connections of the audit sink's own pool: each outbound call writes one small row on it
+/// before it is sent.
+const AUDIT_CONNECTIONS: u32 = 4;
+
+/// An engine on `pool`. Each outbound call is recorded before it leaves the host (on a pool of
+/// its own), and its outcome with the attempt's commit. `allow_private_egress`: see
+/// `RuntimeConfig`.
 pub fn engine(
     pool: PgPool,
     cache_dir: Option<PathBuf>,
@@ -18,7 +23,7 @@ pub fn engine(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.clone();
     let services = Services {
-        audit: Arc::new(TracingAudit),
+        audit: Arc::new(PgAuditSink::new(&pool, AUDIT_CONNECTIONS)),
         // Its own small pool: plugins calling xref never wait on, or starve, step commits.
         xref: Arc::new(PgXref::new(xref_pool(&pool), Arc::new(move || now.now()))),
     };

@@ -1,10 +1,20 @@
 //! The audit trail of outbound calls. Every request a plugin asks for is recorded, sent or not;
 //! secrets never reach a record. The engine persists records; [`MemoryAudit`] keeps them in memory.
+//!
+//! A call is announced to the sink ([`AuditSink::sending`]) before it leaves the host and
+//! recorded again with its outcome under the same [`AuditRecord::id`]: a host killed mid-call,
+//! or an attempt whose result is never committed, still leaves a record of a call that may have
+//! reached the remote.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use futures_util::future::BoxFuture;
 use serde::Serialize;
+use uuid::Uuid;
+
+use crate::bindings::http::HttpError;
+use crate::state::AttemptState;
 
 use crate::outcome::cut_text;
 use crate::storable::storable_text;
@@ -16,6 +26,8 @@ pub(crate) const MAX_AUDIT_URL_BYTES: usize = 2 << 10;
 /// One outbound call, or one refused attempt at one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditRecord {
+    /// The call's id: its announcement and its outcome are one record.
+    pub id: Uuid,
     /// When the call started.
     #[serde(rename = "at_unix_ms", with = "crate::serde_time::unix_millis")]
     pub at: SystemTime,
@@ -56,6 +68,10 @@ pub enum AuditOutcome {
     Refused(String),
     /// Sent, but no usable response (timeout, connection, response too large).
     Failed(String),
+    /// About to leave the host, outcome not known yet. A record left in this state is a call
+    /// whose attempt never reported back (its host stopped, or its result was never committed):
+    /// the remote may have acted on it.
+    InFlight,
 }
 
 /// `url` (already redacted) as an audit record keeps it: cut to [`MAX_AUDIT_URL_BYTES`], with
@@ -93,8 +109,54 @@ impl RefusedCalls {
 
 /// Where audit records go.
 pub trait AuditSink: Send + Sync {
-    /// Records one call. Must not block for long: it runs on the attempt's path.
+    /// Announces a call (outcome [`AuditOutcome::InFlight`]) before it leaves the host; the call
+    /// is sent only once this succeeds. An error refuses the call, so that nothing leaves the
+    /// host unrecorded: the plugin sees a connection error, which it may retry. The default
+    /// keeps nothing (for sinks that see every record through [`AuditSink::record`] anyway).
+    fn sending<'a>(&'a self, record: &'a AuditRecord) -> BoxFuture<'a, Result<(), String>> {
+        let _ = record;
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Records one call with its outcome. Must not block for long: it runs on the attempt's path.
     fn record(&self, record: AuditRecord);
+}
+
+impl AttemptState {
+    /// Announces call `id` to the audit sink before it is sent; an error is the plugin's, the
+    /// call was not sent.
+    pub(crate) async fn announce(
+        // `&mut`: the store data is `Send` but not `Sync`, and this future crosses an await.
+        &mut self,
+        id: Uuid,
+        at: SystemTime,
+        method: &str,
+        url: &str,
+        request_bytes: u64,
+    ) -> Result<(), HttpError> {
+        let c = &self.grants.context;
+        let record = AuditRecord {
+            id,
+            at,
+            tenant: c.tenant.clone(),
+            run_id: c.run_id.clone(),
+            step_id: c.step_id.clone(),
+            attempt: c.attempt,
+            plugin: self.grants.plugin.clone(),
+            method: method.to_owned(),
+            url: audit_url(self.grants.redact(url.to_owned())),
+            status: None,
+            outcome: AuditOutcome::InFlight,
+            request_bytes,
+            response_bytes: 0,
+            duration: Duration::ZERO,
+        };
+        self.services.audit.sending(&record).await.map_err(|e| {
+            HttpError::Connection(format!(
+                "the call was not sent: it could not be recorded first ({e}); retry later"
+            ))
+        })
+    }
 }
 
 /// Keeps records in memory (tests, `weft plugin invoke`).

@@ -39,7 +39,7 @@ use std::time::Duration;
 use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
 
-pub use audit::PgAudit;
+pub use audit::{PgAudit, PgAuditSink};
 pub use error::StoreError;
 pub use sqlx::postgres::{PgConnection, PgPool};
 pub use xref::{PgXref, XREF_POOL_CONNECTIONS, XREF_TIMEOUT, xref_pool};

@@ -1,6 +1,7 @@
 //! The commit of workers' attempts in one statement: for each, the run's new state, its history,
-//! the work it schedules and the attempt's outbound-call audit, applied only if the worker still
-//! holds the item's lease and nothing else changed the run since it was claimed.
+//! the work it schedules and the attempt's outbound-call audit (replacing the calls'
+//! announcements), applied only if the worker still holds the item's lease and nothing else
+//! changed the run since it was claimed.
 //!
 //! One round trip and one WAL flush for a whole batch of steps, where a transaction that locks,
 //! reads and writes statement by statement takes eight per step. The statement locks runs first
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use weft_runtime::AuditRecord;
 
 use crate::StoreError;
-use crate::audit::{insert_audit, rows};
+use crate::audit::{insert_audit, outcome_wins, rows};
 use crate::runs::RunRow;
 use crate::work::{NewWork, WorkItem};
 
@@ -173,7 +174,7 @@ pub async fn commit(
     let sql = if audit.is_empty() {
         step_commit_sql!("")
     } else {
-        step_commit_sql!(", audited as (", insert_audit!("$24"), ")")
+        step_commit_sql!(", audited as (", insert_audit!("$24", outcome_wins!()), ")")
     };
     let query = sqlx::query_as(sql)
         .bind(&runs)

@@ -1,7 +1,9 @@
 //! A ledger HTTP server standing in for a system of record: it creates at most one record per
 //! idempotency key, can be told to fail the first calls for a key (503), and records
-//! cancellations. Tests read its records to check that nothing was created twice or lost, and
-//! can hold requests to make something happen while a step is in flight.
+//! cancellations. It counts every creation request per key (repeats included), since a record
+//! created once does not show how often it was asked for. Tests read its records to check that
+//! nothing was created twice or lost, and can hold requests to make something happen while a
+//! step is in flight.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -25,6 +27,10 @@ struct State {
     failures: HashMap<String, u32>,
     /// Creation requests, including repeats for an existing key.
     creates: u64,
+    /// Creation requests per idempotency key.
+    creates_by_key: HashMap<String, u64>,
+    /// Cancellation requests per record id.
+    cancels_by_id: HashMap<u64, u64>,
     /// Requests let through before holding starts (`None`: not holding).
     pass_before_hold: Option<u64>,
     /// Requests waiting now.
@@ -77,6 +83,16 @@ impl LedgerServer {
         self.state().creates
     }
 
+    /// Creation requests per idempotency key (repeats and refused ones included).
+    pub fn creates_by_key(&self) -> HashMap<String, u64> {
+        self.state().creates_by_key.clone()
+    }
+
+    /// Cancellation requests per record id (repeats included).
+    pub fn cancels_by_id(&self) -> HashMap<u64, u64> {
+        self.state().cancels_by_id.clone()
+    }
+
     /// Makes requests wait until [`LedgerServer::release`].
     pub fn hold(&self) {
         self.hold_after(0);
@@ -102,6 +118,19 @@ impl LedgerServer {
             assert!(
                 std::time::Instant::now() < deadline,
                 "{n} requests were never held at once"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Waits until no request is held any more (each released one has been counted); fails the
+    /// test if that takes 30 s.
+    pub async fn until_released(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.state().waiting > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "held requests were never let through"
             );
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
@@ -142,6 +171,7 @@ fn serve(mut request: tiny_http::Request, shared: &Shared) {
         }
         if path == "/records" {
             s.creates += 1;
+            *s.creates_by_key.entry(key.clone()).or_default() += 1;
             let fail_times: u32 = param("fail_times").parse().unwrap_or(0);
             let failed = s.failures.entry(key.clone()).or_default();
             if param("reject") == "true" {
@@ -183,6 +213,7 @@ fn serve(mut request: tiny_http::Request, shared: &Shared) {
             .and_then(|p| p.strip_suffix("/cancel"))
         {
             let id: u64 = id.parse().unwrap_or(0);
+            *s.cancels_by_id.entry(id).or_default() += 1;
             match s.records.iter_mut().find(|r| r.id == id) {
                 Some(r) => {
                     r.cancelled = true;

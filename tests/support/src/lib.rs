@@ -13,7 +13,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Once};
 
 use weft_engine::{Clock, Engine, EngineConfig};
-use weft_runtime::{EgressPolicy, EgressRule, Runtime, RuntimeConfig, Services, TracingAudit};
+use weft_runtime::{
+    AuditSink, EgressPolicy, EgressRule, Runtime, RuntimeConfig, Services, TracingAudit,
+};
+use weft_store::PgAuditSink;
 use weft_store::settings::PluginSettings;
 
 pub use ledger::{LedgerRecord, LedgerServer};
@@ -49,9 +52,14 @@ pub fn cache_dir() -> PathBuf {
 /// A runtime whose audit goes to tracing (the engine persists the records itself). Private
 /// egress is allowed: the ledger listens on 127.0.0.1.
 pub fn runtime() -> Arc<Runtime> {
+    runtime_with(Arc::new(TracingAudit))
+}
+
+/// A runtime whose calls are announced to `audit` before they are sent.
+pub fn runtime_with(audit: Arc<dyn AuditSink>) -> Arc<Runtime> {
     warm_cache();
     let services = Services {
-        audit: Arc::new(TracingAudit),
+        audit,
         xref: Arc::new(weft_runtime::MemoryXref::default()),
     };
     let config = RuntimeConfig {
@@ -125,7 +133,9 @@ pub async fn set_ledger_config(engine: &Engine, ledger: &LedgerServer, extra: &[
         .unwrap();
 }
 
-/// An engine on `pool` with `clock`.
+/// An engine on `pool` with `clock`, its calls announced to the audit on `pool` as `weft serve`
+/// does.
 pub fn engine(pool: sqlx::PgPool, clock: Arc<dyn Clock>, config: EngineConfig) -> Engine {
-    Engine::new(pool, runtime(), clock, config)
+    let audit = Arc::new(PgAuditSink::new(&pool, 2));
+    Engine::new(pool, runtime_with(audit), clock, config)
 }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
+mod audit;
 mod compensation;
 mod definitions;
 mod flows;

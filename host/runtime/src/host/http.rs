@@ -61,7 +61,15 @@ impl Host for AttemptState {
             return Err(HttpError::TooManyRequests(self.limits.max_http_calls));
         }
         let request_bytes = request.body.as_ref().map_or(0, |b| b.len() as u64);
-        let outcome = match self.prepare(&request, method) {
+        let id = uuid::Uuid::new_v4();
+        let prepared = match self.prepare(&request, method) {
+            Ok(prepared) => self
+                .announce(id, at, method, &request.url, request_bytes)
+                .await
+                .map(|()| prepared),
+            Err(e) => Err(e),
+        };
+        let outcome = match prepared {
             Ok(prepared) => self.perform(prepared).await,
             Err(e) => Outcome {
                 result: Err(Failure::Refused(e)),
@@ -76,6 +84,7 @@ impl Host for AttemptState {
         };
         let c = &self.grants.context;
         let record = AuditRecord {
+            id,
             at,
             tenant: c.tenant.clone(),
             run_id: c.run_id.clone(),
@@ -129,6 +138,7 @@ impl AttemptState {
         };
         let c = &self.grants.context;
         let record = AuditRecord {
+            id: uuid::Uuid::new_v4(),
             at: refused.at,
             tenant: c.tenant.clone(),
             run_id: c.run_id.clone(),

@@ -9,6 +9,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod audit;
 mod ceilings;
 mod contract;
 mod egress;
