@@ -68,8 +68,8 @@ impl Engine {
         let definition =
             weft_definition::compile(source, &catalog).map_err(EngineError::InvalidDefinition)?;
         let hash = hex::encode(Sha256::digest(source.as_bytes()));
-        let compiled = serde_json::to_value(&definition)
-            .map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+        let compiled =
+            serde_json::to_value(&definition).map_err(|e| EngineError::Internal(e.to_string()))?;
         let (version, created) = definitions::apply(
             &mut tx,
             tenant,

@@ -196,7 +196,7 @@ impl Engine {
             .into_iter()
             .map(|(at, e)| serde_json::to_value(e).map(|v| (at, v)))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
         run.next_seq += bodies.len() as i64;
         run.updated_at = self.clock.now();
         Ok(bodies)
@@ -215,7 +215,11 @@ impl Engine {
         history::list(&mut conn, run_id)
             .await?
             .into_iter()
-            .map(|h| serde_json::from_value(h.event).map_err(|e| EngineError::Store(e.into())))
+            .map(|h| {
+                serde_json::from_value(h.event).map_err(|e| {
+                    EngineError::Internal(format!("a history event cannot be read: {e}"))
+                })
+            })
             .collect()
     }
 

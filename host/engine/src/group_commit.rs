@@ -64,9 +64,9 @@ impl Engine {
         loop {
             let leader = self.commits.leader.lock().await;
             match result.try_recv() {
-                Ok(outcome) => return outcome.map_err(EngineError::Commit),
+                Ok(outcome) => return outcome.map_err(EngineError::Unavailable),
                 Err(TryRecvError::Closed) => {
-                    return Err(EngineError::Commit(
+                    return Err(EngineError::Unavailable(
                         "the batch holding this result was abandoned".into(),
                     ));
                 }
@@ -96,7 +96,7 @@ impl Engine {
                     let one = self.write_commits(std::slice::from_ref(commit)).await;
                     outcomes.push(one.and_then(|o| {
                         o.into_iter().next().ok_or_else(|| {
-                            EngineError::Commit("the commit returned no outcome".into())
+                            EngineError::Unavailable("the commit returned no outcome".into())
                         })
                     }));
                 }

@@ -28,7 +28,7 @@ pub use config::{EngineConfig, defaults};
 pub use decide::backoff;
 pub use definitions::Applied;
 pub use engine::{Engine, Started};
-pub use error::EngineError;
+pub use error::{EngineError, ErrorKind};
 pub use events::Event;
 pub use operator::OperatorAction;
 pub use state::{Phase, Reason, Run, RunCore, RunStatus, replay};

@@ -58,7 +58,7 @@ impl Engine {
         runs::get(&mut tx, tenant, run_id).await?;
         let mut run = Run::from_row(runs::lock(&mut tx, run_id).await?)?;
         if run.core.status.is_final() {
-            return Err(EngineError::InvalidRequest(format!(
+            return Err(EngineError::FailedPrecondition(format!(
                 "run {run_id} is {}; it takes no more signals",
                 run.core.status.as_str()
             )));
@@ -100,7 +100,7 @@ impl Engine {
             .await?;
         let status = run.core.status;
         let refuse = |what: &str| {
-            Err(EngineError::InvalidRequest(format!(
+            Err(EngineError::FailedPrecondition(format!(
                 "cannot {what} run {run_id}: it is {}",
                 status.as_str()
             )))
@@ -113,7 +113,7 @@ impl Engine {
                     return refuse("retry");
                 }
                 if !run.core.compensated.is_empty() {
-                    return Err(EngineError::InvalidRequest(format!(
+                    return Err(EngineError::FailedPrecondition(format!(
                         "steps {} were already compensated; compensate or abandon the run instead",
                         run.core.compensated.join(", ")
                     )));
@@ -122,7 +122,7 @@ impl Engine {
                     && r.phase == Phase::Compensation
                     && r.compensation_reached
                 {
-                    return Err(EngineError::InvalidRequest(format!(
+                    return Err(EngineError::FailedPrecondition(format!(
                         "the compensation of step `{}` was attempted and may have taken effect in \
                          the remote system, so running forward could build on undone records; \
                          compensate or abandon the run instead",
@@ -149,7 +149,7 @@ impl Engine {
                     RunStatus::Pending | RunStatus::Running | RunStatus::Waiting
                 ) =>
             {
-                return Err(EngineError::InvalidRequest(format!(
+                return Err(EngineError::FailedPrecondition(format!(
                     "cannot cancel run {run_id}: it is {} (a compensating run finishes its undo; \
                      a parked run is compensated or abandoned)",
                     status.as_str()
@@ -209,7 +209,7 @@ impl Engine {
         let row = weft_store::definitions::get(conn, tenant, &run.definition, run.version).await?;
         let catalog = crate::definitions::pinned_catalog(conn, tenant).await?;
         weft_definition::compile(&row.source, &catalog).map_err(|errors| {
-            EngineError::InvalidRequest(format!(
+            EngineError::FailedPrecondition(format!(
                 "the plugins pinned now do not fit version {} of `{}`: {}; pin versions that do, \
                  or compensate or abandon the run",
                 run.version,

@@ -50,9 +50,7 @@ impl Engine {
         self: Arc<Self>,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), EngineError> {
-        self.config
-            .validate()
-            .map_err(EngineError::InvalidRequest)?;
+        self.config.validate().map_err(EngineError::InvalidInput)?;
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
         listener.listen(weft_store::WORK_CHANNEL).await?;
         let heartbeat = tokio::spawn(heartbeat(self.clone()));

@@ -46,20 +46,20 @@ impl Engine {
                     Some(serde_json::Value::String(s)) => s.clone(),
                     Some(v @ serde_json::Value::Number(_)) => v.to_string(),
                     _ => {
-                        return Err(EngineError::InvalidRequest(format!(
+                        return Err(EngineError::InvalidInput(format!(
                             "the input has no usable business key at `{reference}`"
                         )));
                     }
                 }
             }
             (None, None) => {
-                return Err(EngineError::InvalidRequest(format!(
+                return Err(EngineError::InvalidInput(format!(
                     "definition `{definition}` has no `key:`; give a business key"
                 )));
             }
         };
         if key.is_empty() {
-            return Err(EngineError::InvalidRequest(
+            return Err(EngineError::InvalidInput(
                 "the business key is empty".into(),
             ));
         }
@@ -88,7 +88,7 @@ impl Engine {
             updated_at: now,
         };
         let plugins_json =
-            serde_json::to_value(&used).map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+            serde_json::to_value(&used).map_err(|e| EngineError::Internal(e.to_string()))?;
         let mut t = Transition::new(&def, &mut run, now);
         t.emit(Event::RunStarted {
             definition: definition.to_owned(),
@@ -124,7 +124,7 @@ impl Engine {
 pub(crate) fn storable(what: &str, value: &serde_json::Value) -> Result<(), EngineError> {
     match weft_runtime::unstorable_at(value) {
         None => Ok(()),
-        Some(at) => Err(EngineError::InvalidRequest(format!(
+        Some(at) => Err(EngineError::InvalidInput(format!(
             "{what} holds the character U+0000 at `{}`, which cannot be stored; remove it",
             at.replace('\0', "\\u0000")
         ))),

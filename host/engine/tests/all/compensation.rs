@@ -152,7 +152,7 @@ async fn cancelling_a_waiting_run_undoes_what_it_did_and_ends_cancelled(pool: sq
         .act(TENANT, run, OperatorAction::Cancel, "ops", "again")
         .await;
     assert!(
-        matches!(again, Err(EngineError::InvalidRequest(_))),
+        matches!(again, Err(EngineError::FailedPrecondition(_))),
         "{again:?}"
     );
 }
@@ -179,7 +179,7 @@ async fn cancelling_a_compensating_run_is_refused_so_the_undo_is_never_cut_halfw
     ledger.release();
     worker.await.unwrap().unwrap();
     assert!(
-        matches!(refused, Err(EngineError::InvalidRequest(_))),
+        matches!(refused, Err(EngineError::FailedPrecondition(_))),
         "{refused:?}"
     );
     assert_eq!(status(&engine, run).await, RunStatus::Compensated);

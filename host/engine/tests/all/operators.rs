@@ -85,7 +85,7 @@ async fn a_parked_run_can_be_compensated_or_abandoned_but_not_cancelled(pool: sq
         .act(TENANT, first, OperatorAction::Cancel, "ops", "x")
         .await
         .unwrap_err();
-    assert!(matches!(err, EngineError::InvalidRequest(_)), "{err}");
+    assert!(matches!(err, EngineError::FailedPrecondition(_)), "{err}");
 
     set_ledger_config(&engine, &ledger, &[("refuse", "b")]).await;
     engine

@@ -237,7 +237,7 @@ async fn a_retry_after_a_compensation_that_may_have_reached_the_remote_is_refuse
         .act(TENANT, run, OperatorAction::Retry, "ops@acme", "b fixed")
         .await;
     match retried {
-        Err(EngineError::InvalidRequest(message)) => {
+        Err(EngineError::FailedPrecondition(message)) => {
             assert!(message.contains("compensate or abandon"), "{message}")
         }
         other => panic!("retry must be refused: {other:?}"),

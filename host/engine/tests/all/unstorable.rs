@@ -73,7 +73,7 @@ async fn run_inputs_and_signals_holding_nul_are_refused_as_invalid(pool: sqlx::P
         )
         .await;
     match refused {
-        Err(EngineError::InvalidRequest(m)) => assert!(m.contains("`/note`"), "{m}"),
+        Err(EngineError::InvalidInput(m)) => assert!(m.contains("`/note`"), "{m}"),
         other => panic!("{other:?}"),
     }
     let run = start(&engine, NUL_OUTPUT, json!({"order": "N4"})).await;
@@ -81,7 +81,7 @@ async fn run_inputs_and_signals_holding_nul_are_refused_as_invalid(pool: sqlx::P
         .signal(TENANT, run, "go", json!({"x": ["\u{0}"]}))
         .await;
     match refused {
-        Err(EngineError::InvalidRequest(m)) => assert!(m.contains("`/x/0`"), "{m}"),
+        Err(EngineError::InvalidInput(m)) => assert!(m.contains("`/x/0`"), "{m}"),
         other => panic!("{other:?}"),
     }
     engine.run_until_idle().await.unwrap();
