@@ -7,3 +7,7 @@ alter table work_items add column released_claims int not null default 0;
 create index history_step_outputs on history (run_id, seq)
     where event->>'type' = 'step-completed';
 alter table runs drop column outputs;
+
+-- A signal may carry its sender's id (a webhook delivery id): a repeat is taken once.
+alter table signals add column dedup_id text;
+create unique index signals_dedup on signals (run_id, dedup_id) where dedup_id is not null;

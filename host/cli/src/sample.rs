@@ -75,7 +75,7 @@ pub async fn run(args: SampleArgs) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     for run in &runs {
         let note = serde_json::json!({ "note": format!("confirmed by sales for run {run}") });
-        engine.signal(TENANT, *run, "confirmed", note).await?;
+        engine.signal(TENANT, *run, "confirmed", note, None).await?;
     }
     for run in &runs {
         for _ in 0..100 {

@@ -229,7 +229,7 @@ async fn sagas_with_signals_and_timers_survive_hosts_killed_at_random_instants(p
             for run in runs {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 engine
-                    .signal(TENANT, run, "paid", json!({ "ok": true }))
+                    .signal(TENANT, run, "paid", json!({ "ok": true }), None)
                     .await
                     .unwrap();
             }

@@ -23,6 +23,8 @@ pub mod defaults {
     pub const MAX_CLAIMS: i32 = 10;
     /// See [`super::EngineConfig::settings_ttl`].
     pub const SETTINGS_TTL: Duration = Duration::from_secs(2);
+    /// See [`super::EngineConfig::max_history_events`].
+    pub const MAX_HISTORY_EVENTS: i64 = 10_000;
 }
 
 /// How an engine runs.
@@ -46,6 +48,10 @@ pub struct EngineConfig {
     /// How long a tenant's plugin settings and secrets are cached; changes made through another
     /// host apply within this time.
     pub settings_ttl: Duration,
+    /// Events a run's history may hold before its forward work parks it (class `history-full`)
+    /// and it takes no more signals: a retry loop or a signal storm cannot grow it without end.
+    /// Compensations still run past it, so what took effect can be undone.
+    pub max_history_events: i64,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +65,7 @@ impl Default for EngineConfig {
             max_claims: defaults::MAX_CLAIMS,
             limits: Limits::default(),
             settings_ttl: defaults::SETTINGS_TTL,
+            max_history_events: defaults::MAX_HISTORY_EVENTS,
         }
     }
 }
@@ -108,6 +115,12 @@ impl EngineConfig {
             problems.push(format!(
                 "the settings cache time must be at most 1 h (it is {:?})",
                 self.settings_ttl
+            ));
+        }
+        if !(20..=1_000_000).contains(&self.max_history_events) {
+            problems.push(format!(
+                "the history ceiling must be between 20 and 1,000,000 events (it is {})",
+                self.max_history_events
             ));
         }
         if problems.is_empty() {

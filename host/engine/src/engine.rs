@@ -36,6 +36,25 @@ pub struct Engine {
     stopping: AtomicBool,
 }
 
+/// Most events one page of history holds.
+pub const MAX_HISTORY_PAGE: usize = 1000;
+
+/// One event of a run's history, with its place and time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// Its sequence number in the run's history, from 1.
+    pub seq: i64,
+    /// When it happened.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The event.
+    pub event: Event,
+}
+
+fn decode(event: serde_json::Value) -> Result<Event, EngineError> {
+    serde_json::from_value(event)
+        .map_err(|e| EngineError::Internal(format!("a history event cannot be read: {e}")))
+}
+
 /// What starting a run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
@@ -215,9 +234,30 @@ impl Engine {
         history::list(&mut conn, run_id)
             .await?
             .into_iter()
+            .map(|h| decode(h.event))
+            .collect()
+    }
+
+    /// Up to `limit` (at most [`MAX_HISTORY_PAGE`]) events of a run's history after sequence
+    /// number `after` (0 for the start), each with its number and time.
+    pub async fn history_page(
+        &self,
+        tenant: &str,
+        run_id: Uuid,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, EngineError> {
+        let limit = i64::try_from(limit.clamp(1, MAX_HISTORY_PAGE)).unwrap_or(1);
+        let mut conn = self.pool.acquire().await?;
+        runs::get(&mut conn, tenant, run_id).await?;
+        history::page(&mut conn, run_id, after, limit)
+            .await?
+            .into_iter()
             .map(|h| {
-                serde_json::from_value(h.event).map_err(|e| {
-                    EngineError::Internal(format!("a history event cannot be read: {e}"))
+                Ok(HistoryEntry {
+                    seq: h.seq,
+                    at: h.at,
+                    event: decode(h.event)?,
                 })
             })
             .collect()

@@ -112,6 +112,9 @@ pub enum Event {
     SignalReceived {
         /// Signal name.
         name: String,
+        /// The sender's id for it (a delivery id), when given: a repeat is taken once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
     /// A wait step took its signal.
     SignalConsumed {

@@ -6,6 +6,8 @@
 //! `FOR UPDATE SKIP LOCKED` claims with leases; a host killed at any instant loses its leases and
 //! another carries on, handing the plugin the same idempotency key.
 
+mod attempt;
+mod bounds;
 mod clock;
 mod config;
 mod decide;
@@ -23,11 +25,15 @@ mod start;
 mod state;
 mod worker;
 
+pub use bounds::{
+    MAX_ACTOR_BYTES, MAX_BUSINESS_KEY_BYTES, MAX_REASON_BYTES, MAX_RUN_INPUT_BYTES,
+    MAX_SIGNAL_ID_BYTES, MAX_SIGNAL_NAME_BYTES, MAX_SIGNAL_PAYLOAD_BYTES,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{EngineConfig, defaults};
 pub use decide::backoff;
 pub use definitions::Applied;
-pub use engine::{Engine, Started};
+pub use engine::{Engine, HistoryEntry, MAX_HISTORY_PAGE, Started};
 pub use error::{EngineError, ErrorKind};
 pub use events::Event;
 pub use operator::OperatorAction;

@@ -6,12 +6,15 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 use weft_store::{plugins, runs, signals, work};
 
+use crate::bounds::{
+    MAX_ACTOR_BYTES, MAX_REASON_BYTES, MAX_SIGNAL_ID_BYTES, MAX_SIGNAL_NAME_BYTES,
+    MAX_SIGNAL_PAYLOAD_BYTES, checked, checked_text,
+};
 use crate::decide::{CALL, Transition, WAIT};
 use crate::definitions::plugin_names;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::events::Event;
-use crate::start::storable;
 use crate::state::{Phase, Run, RunStatus};
 
 /// An operator's action on a run.
@@ -44,16 +47,24 @@ impl OperatorAction {
 
 impl Engine {
     /// Sends signal `name` to a run. A run waiting for it resumes; a run that reaches its wait
-    /// later takes it then.
+    /// later takes it then. With an `id` (a webhook's delivery id), the same signal delivered
+    /// twice is taken once: the repeat changes nothing and returns `false`.
     pub async fn signal(
         &self,
         tenant: &str,
         run_id: Uuid,
         name: &str,
         payload: serde_json::Value,
-    ) -> Result<(), EngineError> {
-        storable("the signal's name", &serde_json::Value::from(name))?;
-        storable("the signal's payload", &payload)?;
+        id: Option<&str>,
+    ) -> Result<bool, EngineError> {
+        if name.is_empty() {
+            return Err(EngineError::InvalidInput("the signal has no name".into()));
+        }
+        checked_text("the signal's name", name, MAX_SIGNAL_NAME_BYTES)?;
+        checked("the signal's payload", &payload, MAX_SIGNAL_PAYLOAD_BYTES)?;
+        if let Some(id) = id {
+            checked_text("the signal's id", id, MAX_SIGNAL_ID_BYTES)?;
+        }
         let mut tx = self.pool.begin().await?;
         runs::get(&mut tx, tenant, run_id).await?;
         let mut run = Run::from_row(runs::lock(&mut tx, run_id).await?)?;
@@ -63,14 +74,25 @@ impl Engine {
                 run.core.status.as_str()
             )));
         }
+        if run.next_seq > self.config.max_history_events {
+            return Err(EngineError::FailedPrecondition(format!(
+                "run {run_id} has {} history events, the most a run may have; it takes no more \
+                 signals",
+                run.next_seq - 1
+            )));
+        }
         let now = self.clock.now();
-        signals::send(&mut tx, tenant, run_id, name, &payload, now).await?;
+        if !signals::send(&mut tx, tenant, run_id, name, &payload, id, now).await? {
+            // Delivered before: nothing to do, and nothing to add to the history.
+            return Ok(false);
+        }
         let def = self
             .definition(&mut tx, tenant, &run.definition, run.version)
             .await?;
         let mut t = Transition::new(&def, &mut run, now);
         t.emit(Event::SignalReceived {
             name: name.to_owned(),
+            id: id.map(str::to_owned),
         });
         let events = t.events;
         self.write(&mut tx, &mut run, events, Vec::new(), true)
@@ -78,7 +100,7 @@ impl Engine {
         // Wake the run's wait, whichever step it is at; it checks the signal's name itself.
         work::wake(&mut tx, run_id, WAIT, now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// An operator's action on a run, recorded in its history with who and why.
@@ -90,8 +112,8 @@ impl Engine {
         by: &str,
         why: &str,
     ) -> Result<RunStatus, EngineError> {
-        storable("who acted", &serde_json::Value::from(by))?;
-        storable("why", &serde_json::Value::from(why))?;
+        checked_text("who acted", by, MAX_ACTOR_BYTES)?;
+        checked_text("why", why, MAX_REASON_BYTES)?;
         let mut tx = self.pool.begin().await?;
         runs::get(&mut tx, tenant, run_id).await?;
         let mut run = Run::from_row(runs::lock(&mut tx, run_id).await?)?;

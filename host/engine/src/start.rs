@@ -6,6 +6,7 @@ use uuid::Uuid;
 use weft_definition::{Scope, resolve_reference};
 use weft_store::{definitions, plugins, runs};
 
+use crate::bounds::{self, MAX_RUN_INPUT_BYTES, checked};
 use crate::decide::Transition;
 use crate::definitions::plugin_names;
 use crate::engine::{Engine, Started};
@@ -24,18 +25,18 @@ impl Engine {
         input: serde_json::Value,
         business_key: Option<&str>,
     ) -> Result<Started, EngineError> {
-        storable("the run's input", &input)?;
-        if let Some(key) = business_key {
-            storable("the business key", &serde_json::Value::from(key))?;
-        }
+        checked("the run's input", &input, MAX_RUN_INPUT_BYTES)?;
+        let given_key = business_key
+            .map(|k| bounds::business_key(&serde_json::Value::from(k)))
+            .transpose()?;
         let mut tx = self.pool.begin().await?;
         self.require_tenant(&mut tx, tenant).await?;
         let row = definitions::latest(&mut tx, tenant, definition).await?;
         let def = self
             .definition(&mut tx, tenant, definition, row.version)
             .await?;
-        let key = match (business_key, &def.key) {
-            (Some(k), _) => k.to_owned(),
+        let key = match (given_key, &def.key) {
+            (Some(k), _) => k,
             (None, Some(reference)) => {
                 let empty = BTreeMap::new();
                 let scope = Scope {
@@ -43,11 +44,15 @@ impl Engine {
                     outputs: &empty,
                 };
                 match resolve_reference(reference, &scope) {
-                    Some(serde_json::Value::String(s)) => s.clone(),
-                    Some(v @ serde_json::Value::Number(_)) => v.to_string(),
-                    _ => {
+                    Some(v) => bounds::business_key(v).map_err(|e| match e {
+                        EngineError::InvalidInput(m) => {
+                            EngineError::InvalidInput(format!("at `{reference}` in the input: {m}"))
+                        }
+                        other => other,
+                    })?,
+                    None => {
                         return Err(EngineError::InvalidInput(format!(
-                            "the input has no usable business key at `{reference}`"
+                            "the input has no business key at `{reference}`"
                         )));
                     }
                 }
@@ -58,11 +63,6 @@ impl Engine {
                 )));
             }
         };
-        if key.is_empty() {
-            return Err(EngineError::InvalidInput(
-                "the business key is empty".into(),
-            ));
-        }
         if let Some(existing) = runs::find_by_key(&mut tx, tenant, definition, &key).await? {
             return Ok(Started {
                 run_id: existing.id,
@@ -117,16 +117,5 @@ impl Engine {
             run_id: run.id,
             created: true,
         })
-    }
-}
-
-/// Refuses a caller's value PostgreSQL cannot store (U+0000), naming where it is.
-pub(crate) fn storable(what: &str, value: &serde_json::Value) -> Result<(), EngineError> {
-    match weft_runtime::unstorable_at(value) {
-        None => Ok(()),
-        Some(at) => Err(EngineError::InvalidInput(format!(
-            "{what} holds the character U+0000 at `{}`, which cannot be stored; remove it",
-            at.replace('\0', "\\u0000")
-        ))),
     }
 }

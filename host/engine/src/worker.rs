@@ -8,8 +8,8 @@
 //! current state. Waits always decide under the lock (they consume signals). Work the commit made
 //! due at once comes back leased to this worker, which goes on with it without claiming.
 
-use weft_definition::{Definition, Scope, StepKind, resolve};
-use weft_runtime::{AttemptRequest, AuditRecord, StepContext};
+use weft_definition::{Definition, StepKind};
+use weft_runtime::AuditRecord;
 use weft_store::runs::RunRow;
 use weft_store::step_commit::{Committed, StepCommit};
 use weft_store::work::{self, Claimed, WorkItem};
@@ -96,6 +96,18 @@ impl Engine {
             return Ok(None);
         }
         let run = Run::from_row(run)?;
+        if item.kind != COMPENSATE && run.next_seq > self.config.max_history_events {
+            let full = failure(
+                "history-full",
+                format!(
+                    "the run's history holds {} events, the most a run may have (a retry loop \
+                     or a signal storm?); compensate or abandon it",
+                    run.next_seq - 1
+                ),
+            );
+            self.park_item(&item, full).await?;
+            return Ok(None);
+        }
         if item.kind == WAIT || run.core.status.is_final() {
             self.commit_locked(&item, &Executed::Timer, &[]).await?;
             return Ok(None);
@@ -137,127 +149,6 @@ impl Engine {
                 Ok(None)
             }
         }
-    }
-
-    async fn execute(
-        &self,
-        item: &WorkItem,
-        run: &Run,
-        def: &Definition,
-    ) -> Result<Executed, EngineError> {
-        if item.kind != CALL && item.kind != COMPENSATE {
-            return Ok(Executed::Timer);
-        }
-        let Some(StepKind::Call(call)) = def
-            .steps
-            .iter()
-            .find(|s| s.id == item.step_id)
-            .map(|s| &s.kind)
-        else {
-            return Ok(Executed::NotAttempted(failure(
-                "invalid-input",
-                format!(
-                    "definition {} v{} has no call step `{}`",
-                    run.definition, run.version, item.step_id
-                ),
-            )));
-        };
-        // Scope is not Send; keep it out of the awaits below.
-        let resolved = resolve(
-            &call.input,
-            &Scope {
-                input: &run.input,
-                outputs: &run.core.outputs,
-            },
-        );
-        let input = match resolved {
-            Ok(v) => v,
-            Err(e) => {
-                return Ok(Executed::NotAttempted(failure(
-                    "invalid-input",
-                    e.to_string(),
-                )));
-            }
-        };
-        let (plugin_name, operation, input) = if item.kind == COMPENSATE {
-            let Some(op) = &call.compensate else {
-                return Ok(Executed::NotAttempted(failure(
-                    "invalid-input",
-                    "no compensation".into(),
-                )));
-            };
-            // `output` is null when no attempt of the step completed but one may have taken
-            // effect: the step's idempotency key lets the compensation find what it made.
-            let output = run
-                .core
-                .outputs
-                .get(&item.step_id)
-                .cloned()
-                .unwrap_or_default();
-            (
-                op.plugin.clone(),
-                op.operation.clone(),
-                serde_json::json!({
-                    "input": input,
-                    "output": output,
-                    "step_key": step_key(run, &item.step_id),
-                }),
-            )
-        } else {
-            (call.plugin.clone(), call.operation.clone(), input)
-        };
-        let Some(sha) = run.core.plugins.get(&plugin_name) else {
-            return Ok(Executed::Park(failure(
-                "plugin-unavailable",
-                format!(
-                    "plugin `{plugin_name}` was not pinned when the run started; pin it and retry"
-                ),
-            )));
-        };
-        let plugin = match self.plugin(&run.tenant, sha).await {
-            Ok(p) => p,
-            Err(e) => {
-                return Ok(Executed::Park(failure("plugin-unavailable", e.to_string())));
-            }
-        };
-        let grants = self
-            .grants(
-                &run.tenant,
-                &plugin_name,
-                sha,
-                &plugin.manifest().capabilities.secrets,
-            )
-            .await?;
-        let mut limits = self.config.limits.with(&grants.limits);
-        if let Some(timeout) = call.timeout {
-            limits.wall_time = timeout;
-        }
-        let request = AttemptRequest {
-            context: StepContext {
-                tenant: run.tenant.clone(),
-                run_id: run.id.to_string(),
-                step_id: item.step_id.clone(),
-                attempt: u32::try_from(item.attempt).unwrap_or(0),
-                // Stable across attempts and hosts; distinct for the compensation of a step.
-                idempotency_key: if item.kind == COMPENSATE {
-                    format!("{}/compensate", step_key(run, &item.step_id))
-                } else {
-                    step_key(run, &item.step_id)
-                },
-            },
-            operation,
-            input: input.to_string(),
-            config: grants.config.clone(),
-            secrets: grants.secrets.clone(),
-            egress: grants.egress.clone(),
-            limits,
-        };
-        let started_at = self.clock.now();
-        let report = self.runtime.invoke(&plugin, request).await;
-        Ok(Executed::Attempt {
-            report: Box::new(report),
-            started_at,
-        })
     }
 
     /// Commits the attempt against the run as it was claimed, in one statement (shared with
@@ -380,11 +271,6 @@ impl Engine {
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// The idempotency key of a run's step: stable across attempts and hosts.
-fn step_key(run: &Run, step: &str) -> String {
-    format!("{}/{}/{step}", run.tenant, run.id)
 }
 
 /// Another host owns the item now. Its attempt is the one that counts; the idempotency key made

@@ -46,6 +46,25 @@ pub async fn append(
     Ok(())
 }
 
+/// Up to `limit` events of a run's history after sequence number `after`, in order: how a
+/// client reads a long history, and how a watcher resumes without missing or repeating one.
+pub async fn page(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<HistoryRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "select seq, at, event from history where run_id = $1 and seq > $2
+         order by seq limit $3",
+    )
+    .bind(run_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// A run's history in order.
 pub async fn list(conn: &mut PgConnection, run_id: Uuid) -> Result<Vec<HistoryRow>, StoreError> {
     Ok(

@@ -6,27 +6,31 @@ use uuid::Uuid;
 
 use crate::StoreError;
 
-/// Records signal `name` for a run.
+/// Records signal `name` for a run; `false` when a signal with the same `dedup_id` was recorded
+/// for the run before (a repeated delivery), in which case nothing is written.
 pub async fn send(
     conn: &mut PgConnection,
     tenant: &str,
     run_id: Uuid,
     name: &str,
     payload: &serde_json::Value,
+    dedup_id: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "insert into signals (tenant_id, run_id, name, payload, received_at)
-         values ($1, $2, $3, $4, $5)",
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "insert into signals (tenant_id, run_id, name, payload, received_at, dedup_id)
+         values ($1, $2, $3, $4, $5, $6)
+         on conflict (run_id, dedup_id) where dedup_id is not null do nothing",
     )
     .bind(tenant)
     .bind(run_id)
     .bind(name)
     .bind(payload)
     .bind(now)
+    .bind(dedup_id)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Takes the oldest pending signal `name` of a run for step `step`, returning its payload.

@@ -201,7 +201,7 @@ async fn a_wait_whose_commit_fails_every_time_parks_after_max_claims_without_its
     engine.run_until_idle().await.unwrap();
     assert_eq!(status(&engine, run).await, RunStatus::Waiting);
     engine
-        .signal(TENANT, run, "shipped", json!({}))
+        .signal(TENANT, run, "shipped", json!({}), None)
         .await
         .unwrap();
     // An engine upgrade that can no longer read the stored definition: every commit of the
@@ -261,7 +261,7 @@ async fn an_operator_retry_of_a_timed_out_wait_waits_again(pool: sqlx::PgPool) {
         .unwrap();
     assert_eq!(now, RunStatus::Waiting);
     engine
-        .signal(TENANT, run, "shipped", json!({"tracking": "TRK-9"}))
+        .signal(TENANT, run, "shipped", json!({"tracking": "TRK-9"}), None)
         .await
         .unwrap();
     engine.run_until_idle().await.unwrap();

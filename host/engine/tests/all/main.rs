@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
 mod audit;
+mod bounds;
 mod compensation;
 mod definitions;
 mod flows;

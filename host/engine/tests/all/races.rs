@@ -66,7 +66,7 @@ async fn a_signal_arriving_while_a_step_runs_is_kept_and_the_step_completes_once
     // The step is in flight (claimed, its plugin waiting on the ledger) when the signal lands.
     ledger.until_held(1).await;
     engine
-        .signal(TENANT, run, "shipped", json!({"tracking": "T1"}))
+        .signal(TENANT, run, "shipped", json!({"tracking": "T1"}), None)
         .await
         .unwrap();
     ledger.release();

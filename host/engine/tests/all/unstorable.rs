@@ -78,7 +78,7 @@ async fn run_inputs_and_signals_holding_nul_are_refused_as_invalid(pool: sqlx::P
     }
     let run = start(&engine, NUL_OUTPUT, json!({"order": "N4"})).await;
     let refused = engine
-        .signal(TENANT, run, "go", json!({"x": ["\u{0}"]}))
+        .signal(TENANT, run, "go", json!({"x": ["\u{0}"]}), None)
         .await;
     match refused {
         Err(EngineError::InvalidInput(m)) => assert!(m.contains("`/x/0`"), "{m}"),

@@ -38,7 +38,7 @@ async fn a_signal_then_a_timer_resume_a_waiting_run(pool: sqlx::PgPool) {
     );
 
     engine
-        .signal(TENANT, run, "shipped", json!({"tracking": "TRK-1"}))
+        .signal(TENANT, run, "shipped", json!({"tracking": "TRK-1"}), None)
         .await
         .unwrap();
     engine.run_until_idle().await.unwrap();
@@ -66,7 +66,7 @@ async fn a_signal_sent_early_is_taken_when_the_run_reaches_its_wait(pool: sqlx::
     let (engine, clock, _) = setup(pool).await;
     let run = start(&engine, SHIP, json!({"order": "SO10"})).await;
     engine
-        .signal(TENANT, run, "shipped", json!({"tracking": "EARLY"}))
+        .signal(TENANT, run, "shipped", json!({"tracking": "EARLY"}), None)
         .await
         .unwrap();
     engine.run_until_idle().await.unwrap();
@@ -93,7 +93,7 @@ async fn a_wait_past_its_deadline_fails_the_run_and_compensates(pool: sqlx::PgPo
     // A signal for a finished run is refused.
     assert!(
         engine
-            .signal(TENANT, run, "shipped", json!({}))
+            .signal(TENANT, run, "shipped", json!({}), None)
             .await
             .is_err()
     );
