@@ -1,9 +1,11 @@
-//! Wiring a host: the runtime with Postgres-backed xref, the engine on the system clock.
+//! Wiring a host: the runtime with Postgres-backed xref and audit, the engine on the database's
+//! clock.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use weft_engine::{Clock, Engine, EngineConfig, SystemClock};
+use weft_engine::{Clock, DatabaseClock, Engine, EngineConfig, SystemClock};
 use weft_runtime::{Runtime, RuntimeConfig, Services};
 use weft_store::{PgAuditSink, PgPool, PgXref, xref_pool};
 
@@ -11,16 +13,27 @@ use weft_store::{PgAuditSink, PgPool, PgXref, xref_pool};
 /// before it is sent.
 const AUDIT_CONNECTIONS: u32 = 4;
 
+/// How often a host measures its clock against the database's again.
+const CLOCK_SYNC_EVERY: Duration = Duration::from_secs(10);
+
 /// An engine on `pool`. Each outbound call is recorded before it leaves the host (on a pool of
 /// its own), and its outcome with the attempt's commit. `allow_private_egress`: see
 /// `RuntimeConfig`.
-pub fn engine(
+pub async fn engine(
     pool: PgPool,
     cache_dir: Option<PathBuf>,
     config: EngineConfig,
     allow_private_egress: bool,
 ) -> anyhow::Result<Arc<Engine>> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // Leases and timers compare times across hosts: every host reads the database's clock.
+    let database_clock = Arc::new(DatabaseClock::new(Arc::new(SystemClock)));
+    database_clock.sync(&pool).await?;
+    tokio::spawn(
+        database_clock
+            .clone()
+            .keep_in_sync(pool.clone(), CLOCK_SYNC_EVERY),
+    );
+    let clock: Arc<dyn Clock> = database_clock;
     let now = clock.clone();
     let services = Services {
         audit: Arc::new(PgAuditSink::new(&pool, AUDIT_CONNECTIONS)),

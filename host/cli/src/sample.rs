@@ -46,7 +46,7 @@ pub async fn run(args: SampleArgs) -> anyhow::Result<()> {
         .await
         .context("database")?;
     // A first look on a developer's machine, where the systems to try against run locally.
-    let engine = crate::host::engine(pool, args.cache_dir, EngineConfig::default(), true)?;
+    let engine = crate::host::engine(pool, args.cache_dir, EngineConfig::default(), true).await?;
 
     engine.create_tenant(TENANT, "Demo distributor").await?;
     let echo = std::fs::read(&args.echo).with_context(|| args.echo.display().to_string())?;

@@ -61,7 +61,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("cannot reach or migrate the database")?;
     let owner = config.owner.clone();
-    let engine = crate::host::engine(pool, args.cache_dir, config, args.allow_private_egress)?;
+    let engine =
+        crate::host::engine(pool, args.cache_dir, config, args.allow_private_egress).await?;
     tracing::info!(%owner, "serving");
     engine.serve(shutdown_signal()).await?;
     tracing::info!(%owner, "stopped");

@@ -10,6 +10,7 @@ mod attempt;
 mod bounds;
 mod clock;
 mod config;
+mod db_clock;
 mod decide;
 mod definitions;
 mod engine;
@@ -31,6 +32,7 @@ pub use bounds::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{EngineConfig, defaults};
+pub use db_clock::DatabaseClock;
 pub use decide::backoff;
 pub use definitions::Applied;
 pub use engine::{Engine, HistoryEntry, MAX_HISTORY_PAGE, Started};

@@ -22,6 +22,7 @@ macro_rules! outputs_of {
 }
 
 mod audit;
+pub mod clock;
 pub mod definitions;
 mod error;
 pub mod history;

@@ -244,3 +244,38 @@ async fn a_retry_after_a_compensation_that_may_have_reached_the_remote_is_refuse
     }
     assert_eq!(status(&engine, run).await, RunStatus::Parked);
 }
+
+#[sqlx::test(migrator = "weft_store::MIGRATOR")]
+async fn a_host_whose_clock_runs_ahead_does_not_take_over_work_in_flight(pool: sqlx::PgPool) {
+    let (_, _, ledger) = setup(pool.clone()).await;
+    let mut conn = pool.acquire().await.unwrap();
+    let db_now = weft_store::clock::now(&mut conn).await.unwrap();
+    // Host A's clock agrees with the database; host B's runs two minutes ahead (past a lease).
+    let on_time = |offset: i64| {
+        Arc::new(ManualClock::new(db_now + chrono::Duration::seconds(offset)))
+            as Arc<dyn weft_engine::Clock>
+    };
+    let a_clock = Arc::new(weft_engine::DatabaseClock::new(on_time(0)));
+    let b_clock = Arc::new(weft_engine::DatabaseClock::new(on_time(120)));
+    a_clock.sync(&pool).await.unwrap();
+    b_clock.sync(&pool).await.unwrap();
+    let config = EngineConfig::default;
+    let a = Arc::new(weft_test_support::engine(pool.clone(), a_clock, config()));
+    let b = weft_test_support::engine(pool.clone(), b_clock, config());
+    let run = start(&a, TWO_STEPS, json!({"order": "SO7"})).await;
+    ledger.hold();
+    let in_flight = in_background(&a);
+    ledger.until_held(1).await;
+    assert_eq!(
+        b.run_until_idle().await.unwrap(),
+        0,
+        "host B sees A's lease as the database does: not expired"
+    );
+    ledger.release();
+    in_flight.await.unwrap().unwrap();
+    a.run_until_idle().await.unwrap();
+    assert_eq!(status(&a, run).await, RunStatus::Completed);
+    let expired = events(&a, run, |e| matches!(e, Event::LeaseExpired { .. })).await;
+    assert!(expired.is_empty(), "{expired:?}");
+    assert_eq!(ledger.creates(), 2, "each step's request was sent once");
+}
