@@ -1,7 +1,7 @@
 //! The engine's operations: tenants, plugins, definitions, starting runs, signals, and the
 //! operator's actions on dead letters. Each is one transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -17,6 +17,7 @@ use crate::error::EngineError;
 use crate::events::Event;
 use crate::grants::GrantsCache;
 use crate::group_commit::CommitQueue;
+use crate::held::Held;
 use crate::state::{Run, RunCore};
 
 /// The durable engine.
@@ -31,7 +32,7 @@ pub struct Engine {
     pub(crate) grants: GrantsCache,
     pub(crate) commits: CommitQueue,
     /// Items this engine holds leases on (the heartbeat extends them).
-    pub(crate) held: Mutex<HashSet<i64>>,
+    pub(crate) held: Held,
     /// Set when the worker loop stops: no more work is taken on.
     stopping: AtomicBool,
 }
@@ -81,7 +82,7 @@ impl Engine {
             definitions: Mutex::new(HashMap::new()),
             grants: GrantsCache::default(),
             commits: CommitQueue::default(),
-            held: Mutex::default(),
+            held: Held::default(),
             stopping: AtomicBool::new(false),
         }
     }

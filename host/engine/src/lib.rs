@@ -19,6 +19,7 @@ mod events;
 mod executed;
 mod grants;
 mod group_commit;
+mod held;
 mod operator;
 mod park;
 mod serve;

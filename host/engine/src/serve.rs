@@ -151,11 +151,7 @@ fn claim_batch(concurrency: usize) -> usize {
 async fn heartbeat(engine: Arc<Engine>) {
     loop {
         tokio::time::sleep(engine.config.heartbeat).await;
-        let ids: Vec<i64> = engine
-            .held
-            .lock()
-            .map(|h| h.iter().copied().collect())
-            .unwrap_or_default();
+        let ids = engine.held.ids();
         if ids.is_empty() {
             continue;
         }

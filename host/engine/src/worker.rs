@@ -34,9 +34,9 @@ impl Engine {
         let mut done = 0;
         while let Some(claimed) = next.take() {
             let item = claimed.item.clone();
-            self.hold(item.id, true);
+            self.held.hold(item.id);
             let result = self.parking_panics(&item, self.process_one(claimed)).await;
-            self.hold(item.id, false);
+            self.held.release(item.id);
             done += 1;
             next = result?;
             if self.is_stopping()
@@ -46,17 +46,6 @@ impl Engine {
             }
         }
         Ok(done)
-    }
-
-    /// Notes that this engine holds (or no longer holds) the lease on item `id`.
-    fn hold(&self, id: i64, held: bool) {
-        if let Ok(mut h) = self.held.lock() {
-            if held {
-                h.insert(id);
-            } else {
-                h.remove(&id);
-            }
-        }
     }
 
     /// Gives back an item leased to this worker that it will not start (it is stopping), so

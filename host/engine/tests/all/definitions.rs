@@ -52,3 +52,26 @@ async fn definitions_calling_unknown_operations_are_refused_with_their_line(pool
         .unwrap_err();
     assert!(matches!(err, EngineError::NotFound(_)), "{err}");
 }
+
+#[sqlx::test(migrator = "weft_store::MIGRATOR")]
+async fn a_definition_that_would_expand_to_gigabytes_is_refused_unexpanded(pool: sqlx::PgPool) {
+    let (engine, _, _) = crate::setup(pool).await;
+    // One 100 KiB anchor, referenced 1,000 times: about 100 MB once expanded.
+    let mut yaml = format!(
+        "name: bomb\nkey: ${{input.order}}\nx: &big \"{}\"\nsteps:\n",
+        "a".repeat(100 << 10)
+    );
+    for i in 0..1000 {
+        yaml.push_str(&format!("  - id: s{i}\n    sleep: *big\n"));
+    }
+    match engine
+        .apply_definition(weft_test_support::TENANT, &yaml)
+        .await
+    {
+        Err(weft_engine::EngineError::InvalidDefinition(errors)) => {
+            let text = errors.iter().map(ToString::to_string).collect::<String>();
+            assert!(text.contains("anchor") || text.contains("alias"), "{text}");
+        }
+        other => panic!("expected the anchors to be refused: {other:?}"),
+    }
+}
