@@ -98,3 +98,54 @@ impl Engine {
         Ok(grants)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{EngineConfig, SystemClock};
+
+    #[sqlx::test(migrator = "weft_store::MIGRATOR")]
+    async fn two_versions_of_a_plugin_get_the_secrets_their_own_manifests_name(pool: sqlx::PgPool) {
+        let (services, _) = weft_runtime::Services::in_memory();
+        let runtime = Arc::new(weft_runtime::Runtime::new(Default::default(), services).unwrap());
+        let engine = Engine::new(
+            pool,
+            runtime,
+            Arc::new(SystemClock),
+            EngineConfig::default(),
+        );
+        engine.create_tenant("acme", "Acme").await.unwrap();
+        engine
+            .set_secret("acme", "api-key", "k-0123456789abcdef")
+            .await
+            .unwrap();
+        engine
+            .set_secret("acme", "webhook-key", "w-0123456789abcdef")
+            .await
+            .unwrap();
+        // During an upgrade, runs on v1 (one secret) and v2 (two) share the cache's lifetime.
+        let v1 = engine
+            .grants("acme", "shop", "sha-v1", &["api-key".to_owned()])
+            .await
+            .unwrap();
+        let v2 = engine
+            .grants(
+                "acme",
+                "shop",
+                "sha-v2",
+                &["api-key".to_owned(), "webhook-key".to_owned()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(v1.secrets.len(), 1);
+        assert_eq!(
+            v2.secrets.keys().collect::<Vec<_>>(),
+            ["api-key", "webhook-key"],
+            "v2 gets what its manifest names, not v1's cached grants"
+        );
+    }
+}
