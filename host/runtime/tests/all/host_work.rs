@@ -15,14 +15,14 @@ async fn expensive_host_calls_end_the_attempt_at_its_wall_time() {
     let (rt, _) = runtime();
     let hostile = load(&rt, "weft_test_hostile").await;
     // A secret that is one long run of the byte the remote answers with: searching a 32 MiB
-    // answer for it naively compares ~8 KB at each of 32 M positions, minutes of host CPU.
-    let secret = format!("{}abcd", "y".repeat(8_000));
+    // answer for it naively compares 64 KiB at each of 32 M positions, minutes of host CPU.
+    let secret = format!("{}abcd", "y".repeat(64 << 10));
     let body_bytes: u64 = 32 << 20;
     let mut req = request(
         "resend",
         json!({
             "url": server.url(&format!("/big?bytes={body_bytes}")),
-            "headers": [["x-token", "{{secret:api-key}}"]],
+            "body": "{{secret:api-key}}",
             "times": 1_000,
         }),
     );

@@ -231,9 +231,10 @@ mod guest {
                             (name, h[1].as_str().unwrap_or_default().to_string())
                         })
                         .collect::<Vec<_>>();
+                    let body = arg["body"].as_str().map(|b| b.as_bytes().to_vec());
                     let mut answered = 0u64;
                     for _ in 0..arg["times"].as_u64().unwrap_or(1) {
-                        if send_with(Method::Get, &url, headers.clone(), None).is_ok() {
+                        if send_with(Method::Post, &url, headers.clone(), body.clone()).is_ok() {
                             answered += 1;
                         }
                     }
