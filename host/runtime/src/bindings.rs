@@ -7,7 +7,10 @@ wasmtime::component::bindgen!({
     world: "plugin",
     path: "../../wit",
     imports: {
-        "weft:plugin/http.send": async,
+        // Trappable: a host call can end the attempt (its wall time ran out during host work, a
+        // weak secret was asked for) instead of handing the plugin an error it could ignore.
+        "weft:plugin/http.send": async | trappable,
+        "weft:plugin/log.log": trappable,
         "weft:plugin/xref.get": async,
         "weft:plugin/xref.put": async,
         "weft:plugin/xref.unlink": async,

@@ -17,6 +17,7 @@ mod host;
 mod limits;
 mod outcome;
 mod plugin;
+mod redact;
 mod runtime;
 mod schema_bounds;
 mod serde_time;

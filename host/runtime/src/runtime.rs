@@ -303,6 +303,7 @@ impl Runtime {
             secrets: granted_secrets(&plugin.declared_secrets, &request.secrets),
             egress: request.egress.clone(),
             deadline: SystemTime::now() + limits.wall_time,
+            redaction: Default::default(),
         };
         let mut store = self.new_store(grants, limits);
         // The attempt's log tells the operator why it ran with less than it was given.

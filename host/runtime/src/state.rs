@@ -2,8 +2,8 @@
 //! call's context and grants, the limits and the meters that enforce them, and what the attempt
 //! leaves behind (logs, stderr, HTTP call count).
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use wasmtime::component::ResourceTable;
@@ -12,7 +12,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::egress::EgressPolicy;
 use crate::limits::Limits;
-use crate::outcome::cut_text;
+use crate::outcome::{Outcome, cut_text};
+use crate::redact::{Expired, Redactor, weakness};
 use crate::services::{SecretValue, Services};
 use crate::stderr::CappedOutput;
 use crate::{LogLine, StepContext};
@@ -41,6 +42,21 @@ pub(crate) struct Grants {
     pub secrets: BTreeMap<String, SecretValue>,
     pub egress: Arc<EgressPolicy>,
     pub deadline: SystemTime,
+    /// What redaction looks for; see [`crate::redact`].
+    pub redaction: Redaction,
+}
+
+/// The two sets of secrets redaction searches for.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Redaction {
+    /// Names of the secrets substituted into this attempt's requests so far.
+    sent: BTreeSet<String>,
+    /// Those secrets: what is searched in what the plugin reads (responses, outputs).
+    to_plugin: Redactor,
+    /// Every granted secret strong enough to be sent: what is searched in what only operators
+    /// read (logs, stderr, error texts, audit URLs). The plugin never sees that text, so it
+    /// cannot use it as an oracle; built on first use.
+    to_operator: OnceLock<Redactor>,
 }
 
 impl Grants {
@@ -59,35 +75,71 @@ impl Grants {
             secrets: BTreeMap::new(),
             egress: Arc::default(),
             deadline,
+            redaction: Redaction::default(),
         }
     }
 
-    /// Name and value pairs for redaction.
-    pub fn secret_pairs(&self) -> Vec<(&str, &[u8])> {
-        self.secrets
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.expose().as_bytes()))
-            .collect()
+    /// Why the granted secret `name` must not be sent, if it must not: too short or too
+    /// uniform to stay unguessable once a plugin can watch redaction (see [`crate::redact`]).
+    pub fn weak_secret(&self, name: &str) -> Option<String> {
+        let value = self.secrets.get(name)?;
+        weakness(value.expose().as_bytes()).map(|why| {
+            format!(
+                "secret `{name}` is too guessable to be sent: {why}; set a longer, random value \
+                 for `{name}` in the tenant's secrets (what the host redacts would otherwise \
+                 let a plugin guess it)"
+            )
+        })
     }
 
-    /// Length of the longest granted secret value, in bytes.
+    /// Records that these secrets were substituted into a request that is about to be sent:
+    /// from now on they are redacted from what the plugin reads.
+    pub fn mark_sent<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        let r = &mut self.redaction;
+        let before = r.sent.len();
+        r.sent.extend(names.into_iter().map(str::to_owned));
+        if r.sent.len() != before {
+            r.to_plugin = Redactor::new(r.sent.iter().filter_map(|name| {
+                self.secrets
+                    .get(name)
+                    .map(|v| (name.as_str(), v.expose().as_bytes()))
+            }));
+        }
+    }
+
+    fn to_operator(&self) -> &Redactor {
+        self.redaction.to_operator.get_or_init(|| {
+            Redactor::new(
+                self.secrets
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.expose().as_bytes()))
+                    .filter(|(_, v)| weakness(v).is_none()),
+            )
+        })
+    }
+
+    /// Length of the longest secret [`Self::redact`] looks for, in bytes.
     pub fn longest_secret(&self) -> usize {
-        self.secrets
-            .values()
-            .map(|v| v.expose().len())
-            .max()
-            .unwrap_or(0)
+        self.to_operator().longest()
     }
 
-    /// Replaces any granted secret's value in `text` with its placeholder.
+    /// Replaces any granted secret's value in `text` (which only operators read) with its
+    /// placeholder.
     pub fn redact(&self, text: String) -> String {
-        if self.secrets.is_empty() {
-            return text;
-        }
-        match weft_plugin_sdk::placeholder::redact(text.as_bytes(), &self.secret_pairs()) {
-            Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            None => text,
-        }
+        self.to_operator().redact(text)
+    }
+
+    /// Replaces the value of any secret sent in this attempt in `text`, which the plugin (or a
+    /// later step) reads.
+    pub fn redact_for_plugin(&self, text: String) -> String {
+        self.redaction.to_plugin.redact(text)
+    }
+
+    /// [`Self::redact_for_plugin`] for a response body, stopped when the attempt's time is up.
+    pub fn redact_body(&self, data: &[u8]) -> Result<Option<Vec<u8>>, Expired> {
+        self.redaction
+            .to_plugin
+            .redact_bytes(data, Some(self.deadline))
     }
 }
 
@@ -111,6 +163,9 @@ pub(crate) struct AttemptState {
     pub refused_over_limit: Option<crate::audit::RefusedCalls>,
     pub logs: LogBuffer,
     pub stderr: CappedOutput,
+    /// The outcome a host call decided when it ended the attempt with a trap (its wall time ran
+    /// out during host work, a weak secret was asked for).
+    pub ended: Option<Outcome>,
 }
 
 impl AttemptState {
@@ -150,7 +205,27 @@ impl AttemptState {
             calls: Vec::new(),
             refused_over_limit: None,
             stderr,
+            ended: None,
         }
+    }
+
+    /// Ends the attempt as `timeout` if its wall time ran out, however the time was spent: called
+    /// when each host call returns, so host work done for the plugin counts against the limit.
+    pub fn check_deadline(&mut self) -> WasmResult<()> {
+        if SystemTime::now() >= self.grants.deadline {
+            return Err(self.end(Outcome::Timeout {
+                limit: self.limits.wall_time,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Ends the attempt with `outcome`: returns the trap to raise (the outcome is read from
+    /// [`Self::ended`], not from the trap).
+    pub fn end(&mut self, outcome: Outcome) -> wasmtime::Error {
+        let what = outcome.describe();
+        self.ended.get_or_insert(outcome);
+        wasmtime::Error::msg(what)
     }
 
     /// The end of the guest's stderr (where Rust prints panic messages), if any.

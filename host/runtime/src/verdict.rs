@@ -61,6 +61,10 @@ pub(crate) fn refuse_early(
 
 /// A trap, or a limit breach surfacing as one. The meters say which limit, if any.
 pub(crate) fn trap_outcome(state: &AttemptState, error: &wasmtime::Error) -> Outcome {
+    // A host call that ended the attempt said why.
+    if let Some(outcome) = &state.ended {
+        return outcome.clone();
+    }
     if state.memory.exceeded {
         return Outcome::MemoryExceeded {
             limit: state.memory.limit,
@@ -163,7 +167,9 @@ fn check_output_text(
     if size > limit {
         return Err(Outcome::OutputTooLarge { size, limit });
     }
-    let output = state.grants.redact(output);
+    // Outputs reach later steps, which a plugin controls: only the secrets this attempt sent
+    // are searched for, so that redaction reveals nothing about the others (see `redact`).
+    let output = state.grants.redact_for_plugin(output);
     let mut value: serde_json::Value = match serde_json::from_str(&output) {
         Ok(v) => v,
         Err(e) => {
@@ -201,7 +207,7 @@ fn redact_strings(value: &mut serde_json::Value, grants: &Grants) -> bool {
     use serde_json::Value;
     match value {
         Value::String(s) => {
-            let redacted = grants.redact(s.clone());
+            let redacted = grants.redact_for_plugin(s.clone());
             let changed = redacted != *s;
             *s = redacted;
             changed
@@ -213,7 +219,7 @@ fn redact_strings(value: &mut serde_json::Value, grants: &Grants) -> bool {
             let mut changed = false;
             let entries = std::mem::take(map);
             for (key, mut v) in entries {
-                let redacted = grants.redact(key.clone());
+                let redacted = grants.redact_for_plugin(key.clone());
                 changed |= redacted != key;
                 changed |= redact_strings(&mut v, grants);
                 map.insert(redacted, v);

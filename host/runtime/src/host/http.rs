@@ -2,6 +2,8 @@
 //! substituted only where granted, time- and size-capped, audited, and secrets redacted from what
 //! comes back.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::time::{Instant, SystemTime};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -11,7 +13,8 @@ use weft_plugin_sdk::placeholder::{self, SubstituteError};
 use crate::audit::{AuditOutcome, AuditRecord, RefusedCalls, audit_url};
 use crate::bindings::http::{Host, HttpError, Method, Request, Response};
 use crate::egress::address;
-use crate::outcome::{cap_message, cut_text};
+use crate::outcome::{Outcome as AttemptOutcome, cap_message, cut_text};
+use crate::redact::Expired;
 use crate::state::AttemptState;
 
 /// Most headers one request may carry. `HeaderMap` panics past 32,768 entries; far fewer are
@@ -21,6 +24,9 @@ const MAX_REQUEST_HEADERS: usize = 100;
 const MAX_HEADER_NAME_BYTES: usize = 256;
 /// Longest header value, secrets substituted.
 const MAX_HEADER_VALUE_BYTES: usize = 8 << 10;
+
+/// The code of the outcome that ends an attempt asking for a secret too guessable to send.
+const WEAK_SECRET: &str = "weak-secret";
 
 /// Longest piece of a plugin's own text (a URL, a header name) quoted back in an error message.
 const MAX_QUOTED_BYTES: usize = 256;
@@ -44,6 +50,15 @@ enum Failure {
     Failed(HttpError),
 }
 
+/// What substituting a request's placeholders found out.
+#[derive(Default)]
+struct Substitution {
+    /// Names of the secrets substituted.
+    sent: RefCell<BTreeSet<String>>,
+    /// Why the secret asked for is too guessable to send, if it is.
+    weak: RefCell<Option<String>>,
+}
+
 struct Outcome {
     result: Result<Response, Failure>,
     status: Option<u16>,
@@ -51,14 +66,15 @@ struct Outcome {
 }
 
 impl Host for AttemptState {
-    async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
+    async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
         let at = SystemTime::now();
         let started = Instant::now();
         let method = method_name(request.method);
         self.http_calls = self.http_calls.saturating_add(1);
         if self.http_calls > self.limits.max_http_calls {
             self.refuse_over_limit(at, method, request.url);
-            return Err(HttpError::TooManyRequests(self.limits.max_http_calls));
+            self.check_deadline()?;
+            return Ok(Err(HttpError::TooManyRequests(self.limits.max_http_calls)));
         }
         let request_bytes = request.body.as_ref().map_or(0, |b| b.len() as u64);
         let id = uuid::Uuid::new_v4();
@@ -100,7 +116,13 @@ impl Host for AttemptState {
             duration: started.elapsed(),
         };
         self.record(record);
-        result
+        if let Some(outcome) = self.ended.clone() {
+            return Err(self.end(outcome));
+        }
+        // The host's work for this call (substitution, reading and redacting the response)
+        // counts against the attempt's wall time like the plugin's own.
+        self.check_deadline()?;
+        Ok(result)
     }
 }
 
@@ -158,6 +180,29 @@ impl AttemptState {
 
     /// Every check that happens before anything leaves the host.
     fn prepare(&mut self, request: &Request, method: &str) -> Result<reqwest::Request, HttpError> {
+        let substitution = Substitution::default();
+        let prepared = self.build_request(request, method, &substitution);
+        if let Some(why) = substitution.weak.into_inner() {
+            // Not an error the plugin may work around: the operator must set a stronger secret.
+            self.end(AttemptOutcome::PluginPermanent {
+                code: WEAK_SECRET.into(),
+                message: why.clone(),
+            });
+            return Err(HttpError::Denied(why));
+        }
+        if prepared.is_ok() {
+            let sent = substitution.sent.into_inner();
+            self.grants.mark_sent(sent.iter().map(String::as_str));
+        }
+        prepared
+    }
+
+    fn build_request(
+        &self,
+        request: &Request,
+        method: &str,
+        substitution: &Substitution,
+    ) -> Result<reqwest::Request, HttpError> {
         if placeholder::contains_placeholder(request.url.as_bytes()) {
             return Err(HttpError::InvalidRequest(
                 "secret placeholders are substituted in header values and bodies only, never in \
@@ -185,22 +230,33 @@ impl AttemptState {
             return Err(HttpError::RequestTooLarge(max_body));
         }
         let host = url.host_str().unwrap_or_default().to_owned();
+        let Substitution { sent, weak } = substitution;
+        let grants = &self.grants;
         let lookup = |name: &str| {
             let pinned_ok = rule
                 .secrets
                 .as_ref()
                 .is_none_or(|s| s.iter().any(|n| n == name));
-            self.grants
+            let value = grants
                 .secrets
                 .get(name)
                 .filter(|_| pinned_ok)
-                .map(|v| v.expose().as_bytes())
+                .map(|v| v.expose().as_bytes())?;
+            if let Some(why) = grants.weak_secret(name) {
+                weak.replace(Some(why));
+                return None;
+            }
+            sent.borrow_mut().insert(name.to_owned());
+            Some(value)
         };
         let substitute = |text: &[u8], max: usize, too_large: fn(usize) -> HttpError| {
             placeholder::substitute_within(text, lookup, max).map_err(|e| match e {
-                SubstituteError::NotGranted(name) => HttpError::Denied(format!(
-                    "secret `{name}` is not granted to this plugin for {host}"
-                )),
+                SubstituteError::NotGranted(name) => match &*weak.borrow() {
+                    Some(why) => HttpError::Denied(why.clone()),
+                    None => HttpError::Denied(format!(
+                        "secret `{name}` is not granted to this plugin for {host}"
+                    )),
+                },
                 SubstituteError::Unterminated => {
                     HttpError::InvalidRequest("unterminated `{{secret:` placeholder".into())
                 }
@@ -323,16 +379,27 @@ impl AttemptState {
             }
         }
         let response_bytes = body.len() as u64;
-        let secrets = self.grants.secret_pairs();
         let headers = response
             .headers()
             .iter()
             .map(|(name, value)| {
                 let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-                (name.as_str().to_owned(), self.grants.redact(value))
+                (
+                    name.as_str().to_owned(),
+                    self.grants.redact_for_plugin(value),
+                )
             })
             .collect();
-        let body = placeholder::redact(&body, &secrets).unwrap_or(body);
+        let body = match self.grants.redact_body(&body) {
+            Ok(redacted) => redacted.unwrap_or(body),
+            Err(Expired) => {
+                let outcome = AttemptOutcome::Timeout {
+                    limit: self.limits.wall_time,
+                };
+                self.end(outcome);
+                return failed(HttpError::Timeout, Some(status), response_bytes);
+            }
+        };
         Outcome {
             result: Ok(Response {
                 status,
@@ -356,7 +423,7 @@ impl AttemptState {
             message.push_str(&s.to_string());
             source = s.source();
         }
-        HttpError::Connection(self.grants.redact(message))
+        HttpError::Connection(self.grants.redact_for_plugin(message))
     }
 }
 

@@ -10,7 +10,15 @@ use crate::state::{AttemptState, MAX_LOG_LINE_BYTES};
 use crate::{LogLevel, LogLine};
 
 impl Host for AttemptState {
-    fn log(&mut self, level: Level, message: String) {
+    fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        self.keep(level, message);
+        // Lifting a huge line costs the host a copy: counted against the wall time.
+        self.check_deadline()
+    }
+}
+
+impl AttemptState {
+    fn keep(&mut self, level: Level, message: String) {
         if !self.logs.accepts(message.len()) {
             // Dropped lines are only counted: no copy, no redaction, no trace.
             self.logs.drop_line();

@@ -14,6 +14,7 @@ mod ceilings;
 mod contract;
 mod egress;
 mod floods;
+mod host_work;
 mod hostile;
 mod http;
 mod loading;

@@ -52,7 +52,11 @@ async fn a_body_of_placeholders_is_measured_after_substitution() {
     // 1.2 MB of placeholders, each standing for 1 KiB: 100 MiB once substituted.
     let input =
         json!({"url": server.url("/echo"), "body": "{{secret:api-key}}", "repeat": 100_000});
-    let mut req = allowed(request("send", input), &server, &"k".repeat(1024));
+    let mut req = allowed(
+        request("send", input),
+        &server,
+        &"0123456789abcdef".repeat(64),
+    );
     req.limits.max_http_body_bytes = 2 << 20;
     let report = rt.invoke(&hostile, req).await;
     let message = permanent_message(report.outcome);
@@ -71,7 +75,11 @@ async fn header_values_are_capped_after_substitution() {
         "headers": [["x-token", "{{secret:api-key}}"]],
         "repeat": 100,
     });
-    let req = allowed(request("send", input), &server, &"k".repeat(1024));
+    let req = allowed(
+        request("send", input),
+        &server,
+        &"0123456789abcdef".repeat(64),
+    );
     let report = rt.invoke(&hostile, req).await;
     let message = permanent_message(report.outcome);
     assert!(

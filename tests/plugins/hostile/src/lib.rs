@@ -37,6 +37,7 @@ mod guest {
         "reassemble",
         "stderr-flood",
         "deep-output",
+        "resend",
     ];
 
     /// `reassemble` declares an integer `count`, so that a secret put there is quoted back by the
@@ -217,6 +218,27 @@ mod guest {
                     let bytes = arg["bytes"].as_u64().unwrap_or(64 << 10) as usize;
                     eprint!("{}", "e".repeat(bytes));
                     Ok(r#"{"ok":true}"#.into())
+                }
+                // The same request `times` times, whatever each call answers: many host calls,
+                // each as expensive for the host as the remote can make it.
+                "resend" => {
+                    let headers = arg["headers"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|h| {
+                            let name = h[0].as_str().unwrap_or_default().to_string();
+                            (name, h[1].as_str().unwrap_or_default().to_string())
+                        })
+                        .collect::<Vec<_>>();
+                    let body = arg["body"].as_str().map(|b| b.as_bytes().to_vec());
+                    let mut answered = 0u64;
+                    for _ in 0..arg["times"].as_u64().unwrap_or(1) {
+                        if send_with(Method::Post, &url, headers.clone(), body.clone()).is_ok() {
+                            answered += 1;
+                        }
+                    }
+                    Ok(serde_json::json!({ "answered": answered }).to_string())
                 }
                 "deep-output" => {
                     let depth = arg["depth"].as_u64().unwrap_or(100) as usize;
