@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use weft_engine::{Clock, Engine, EngineConfig, SystemClock};
+use weft_engine::{Clock, Engine, EngineConfig, StoreXref, SystemClock};
 use weft_runtime::{Runtime, RuntimeConfig, Services};
 use weft_store::{PgAuditSink, PgPool, PgXref, xref_pool};
 
@@ -25,7 +25,10 @@ pub fn engine(
     let services = Services {
         audit: Arc::new(PgAuditSink::new(&pool, AUDIT_CONNECTIONS)),
         // Its own small pool: plugins calling xref never wait on, or starve, step commits.
-        xref: Arc::new(PgXref::new(xref_pool(&pool), Arc::new(move || now.now()))),
+        xref: Arc::new(StoreXref::from(PgXref::new(
+            xref_pool(&pool),
+            Arc::new(move || now.now()),
+        ))),
     };
     let runtime_config = RuntimeConfig {
         cache_dir,

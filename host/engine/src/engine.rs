@@ -11,13 +11,13 @@ use weft_definition::Definition;
 use weft_runtime::{LoadedPlugin, Runtime};
 use weft_store::{history, plugins, runs, settings, tenants, work};
 
-use crate::clock::Clock;
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::events::Event;
 use crate::grants::GrantsCache;
 use crate::group_commit::CommitQueue;
 use crate::state::{Run, RunCore};
+use weft_concepts::Clock;
 
 /// The durable engine.
 pub struct Engine {
@@ -139,7 +139,7 @@ impl Engine {
         &self,
         tenant: &str,
         plugin: &str,
-        s: &settings::PluginSettings,
+        s: &crate::PluginSettings,
     ) -> Result<(), EngineError> {
         let mut conn = self.pool.acquire().await?;
         self.require_tenant(&mut conn, tenant).await?;

@@ -6,7 +6,6 @@
 //! `FOR UPDATE SKIP LOCKED` claims with leases; a host killed at any instant loses its leases and
 //! another carries on, handing the plugin the same idempotency key.
 
-mod clock;
 mod config;
 mod decide;
 mod definitions;
@@ -22,13 +21,16 @@ mod serve;
 mod start;
 mod state;
 mod worker;
+mod xref;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{EngineConfig, defaults};
 pub use decide::backoff;
 pub use definitions::Applied;
 pub use engine::{Engine, Started};
 pub use error::{EngineError, ErrorKind};
 pub use events::Event;
+pub use grants::PluginSettings;
 pub use operator::OperatorAction;
 pub use state::{Phase, Reason, Run, RunCore, RunStatus, replay};
+pub use weft_concepts::{Clock, ManualClock, SystemClock};
+pub use xref::StoreXref;

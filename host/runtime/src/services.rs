@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::BoxFuture;
 use weft_plugin_sdk::xref::{XrefError, XrefMap};
 
-use crate::audit::{AuditSink, MemoryAudit};
+use crate::MemoryAudit;
+use weft_concepts::AuditSink;
 
 /// Per-tenant cross-references. The host checks arguments (`xref_ref::check_get`,
 /// `check_link`) before calling; errors are what the plugin sees, `Unavailable` when the store

@@ -12,12 +12,12 @@ mod ledger;
 use std::path::PathBuf;
 use std::sync::{Arc, Once};
 
+use weft_engine::PluginSettings;
 use weft_engine::{Clock, Engine, EngineConfig};
 use weft_runtime::{
     AuditSink, EgressPolicy, EgressRule, Runtime, RuntimeConfig, Services, TracingAudit,
 };
 use weft_store::PgAuditSink;
-use weft_store::settings::PluginSettings;
 
 pub use ledger::{LedgerRecord, LedgerServer};
 

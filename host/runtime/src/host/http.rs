@@ -8,11 +8,12 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 use weft_plugin_sdk::placeholder::{self, SubstituteError};
 
-use crate::audit::{AuditOutcome, AuditRecord, RefusedCalls, audit_url};
+use crate::audit::{RefusedCalls, audit_url};
 use crate::bindings::http::{Host, HttpError, Method, Request, Response};
 use crate::egress::address;
 use crate::outcome::{cap_message, cut_text};
 use crate::state::AttemptState;
+use weft_concepts::{AuditOutcome, AuditRecord};
 
 /// Most headers one request may carry. `HeaderMap` panics past 32,768 entries; far fewer are
 /// ever needed.
