@@ -58,6 +58,15 @@ impl FromStr for WorkKind {
     }
 }
 
+// How the store reads `work_items.kind`.
+impl TryFrom<String> for WorkKind {
+    type Error = UnknownWorkKind;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

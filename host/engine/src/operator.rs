@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 use weft_store::{plugins, runs, signals, work};
 
-use crate::decide::{CALL, Transition, WAIT};
+use weft_concepts::WorkKind;
+
+use crate::decide::Transition;
 use crate::definitions::plugin_names;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -76,7 +78,7 @@ impl Engine {
         self.write(&mut tx, &mut run, events, Vec::new(), true)
             .await?;
         // Wake the run's wait, whichever step it is at; it checks the signal's name itself.
-        work::wake(&mut tx, run_id, WAIT, now).await?;
+        work::wake(&mut tx, run_id, WorkKind::Wait, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -160,7 +162,7 @@ impl Engine {
         // A call in flight when a run is cancelled finishes: its result is recorded, and the
         // compensation begins when it commits. Everything else queued goes.
         let in_flight = if action == OperatorAction::Cancel {
-            work::delete_for_run_except_leased(&mut tx, run_id, CALL).await? > 0
+            work::delete_for_run_except_leased(&mut tx, run_id, WorkKind::Call).await? > 0
         } else {
             work::delete_for_run(&mut tx, run_id).await?;
             false

@@ -15,7 +15,9 @@ use weft_store::step_commit::{Committed, StepCommit};
 use weft_store::work::{self, Claimed, WorkItem};
 use weft_store::{PgAudit, runs, signals};
 
-use crate::decide::{CALL, CANCELLED, COMPENSATE, Transition, WAIT};
+use weft_concepts::{OutcomeClass, WorkKind};
+
+use crate::decide::Transition;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::events::Event;
@@ -84,7 +86,7 @@ impl Engine {
             // commit may fail every time). Stop retrying it blindly; parking needs neither the
             // definition nor anything else that may be what fails.
             let park = failure(
-                "claims-exhausted",
+                OutcomeClass::ClaimsExhausted,
                 format!(
                     "the item was claimed {} times without its result being committed (its \
                      hosts crashed or stalled past their lease, or the database refused the \
@@ -96,16 +98,16 @@ impl Engine {
             return Ok(None);
         }
         let run = Run::from_row(run)?;
-        if item.kind == WAIT || run.core.status.is_final() {
+        if item.kind == WorkKind::Wait || run.core.status.is_final() {
             self.commit_locked(&item, &Executed::Timer, &[]).await?;
             return Ok(None);
         }
-        if item.kind == CALL && run.core.status == RunStatus::Compensating {
+        if item.kind == WorkKind::Call && run.core.status == RunStatus::Compensating {
             // The run was cancelled while this step was in flight, and the host running it lost
             // the item (its lease expiry marks the step as possibly done): compensate rather
             // than attempt the step again.
             let cancelled = Executed::NotAttempted(failure(
-                CANCELLED,
+                OutcomeClass::Cancelled,
                 "the run was cancelled while this step was in flight".into(),
             ));
             self.commit_locked(&item, &cancelled, &[]).await?;
@@ -145,7 +147,7 @@ impl Engine {
         run: &Run,
         def: &Definition,
     ) -> Result<Executed, EngineError> {
-        if item.kind != CALL && item.kind != COMPENSATE {
+        if item.kind != WorkKind::Call && item.kind != WorkKind::Compensate {
             return Ok(Executed::Timer);
         }
         let Some(StepKind::Call(call)) = def
@@ -155,7 +157,7 @@ impl Engine {
             .map(|s| &s.kind)
         else {
             return Ok(Executed::NotAttempted(failure(
-                "invalid-input",
+                OutcomeClass::InvalidInput,
                 format!(
                     "definition {} v{} has no call step `{}`",
                     run.definition, run.version, item.step_id
@@ -174,15 +176,15 @@ impl Engine {
             Ok(v) => v,
             Err(e) => {
                 return Ok(Executed::NotAttempted(failure(
-                    "invalid-input",
+                    OutcomeClass::InvalidInput,
                     e.to_string(),
                 )));
             }
         };
-        let (plugin_name, operation, input) = if item.kind == COMPENSATE {
+        let (plugin_name, operation, input) = if item.kind == WorkKind::Compensate {
             let Some(op) = &call.compensate else {
                 return Ok(Executed::NotAttempted(failure(
-                    "invalid-input",
+                    OutcomeClass::InvalidInput,
                     "no compensation".into(),
                 )));
             };
@@ -208,7 +210,7 @@ impl Engine {
         };
         let Some(sha) = run.core.plugins.get(&plugin_name) else {
             return Ok(Executed::Park(failure(
-                "plugin-unavailable",
+                OutcomeClass::PluginUnavailable,
                 format!(
                     "plugin `{plugin_name}` was not pinned when the run started; pin it and retry"
                 ),
@@ -217,7 +219,10 @@ impl Engine {
         let plugin = match self.plugin(&run.tenant, sha).await {
             Ok(p) => p,
             Err(e) => {
-                return Ok(Executed::Park(failure("plugin-unavailable", e.to_string())));
+                return Ok(Executed::Park(failure(
+                    OutcomeClass::PluginUnavailable,
+                    e.to_string(),
+                )));
             }
         };
         let grants = self
@@ -239,7 +244,7 @@ impl Engine {
                 step_id: item.step_id.clone(),
                 attempt: u32::try_from(item.attempt).unwrap_or(0),
                 // Stable across attempts and hosts; distinct for the compensation of a step.
-                idempotency_key: if item.kind == COMPENSATE {
+                idempotency_key: if item.kind == WorkKind::Compensate {
                     format!("{}/compensate", step_key(run, &item.step_id))
                 } else {
                     step_key(run, &item.step_id)
@@ -314,7 +319,7 @@ impl Engine {
             .definition(&mut tx, &run.tenant, &run.definition, run.version)
             .await?;
         // Waits whose signal has not come and whose deadline has not passed go back to sleep.
-        if item.kind == WAIT {
+        if item.kind == WorkKind::Wait {
             let signal = match def
                 .steps
                 .iter()
@@ -355,7 +360,7 @@ impl Engine {
                         &item.step_id,
                         item.attempt,
                         failure(
-                            "timeout",
+                            OutcomeClass::Timeout,
                             format!("signal `{signal}` did not arrive before the wait's deadline"),
                         ),
                     );
