@@ -1,4 +1,5 @@
-//! Wiring a host: the runtime with Postgres-backed xref, the engine on the system clock.
+//! Wiring a host: the runtime with Postgres-backed xref, the engine and the runtime on the system
+//! clock.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub fn engine(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.clone();
     let services = Services {
+        clock: clock.clone(),
         audit: Arc::new(PgAuditSink::new(&pool, AUDIT_CONNECTIONS)),
         // Its own small pool: plugins calling xref never wait on, or starve, step commits.
         xref: Arc::new(StoreXref::from(PgXref::new(

@@ -53,7 +53,7 @@ struct Outcome {
 
 impl Host for AttemptState {
     async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
-        let at = SystemTime::now();
+        let at = self.services.now();
         let started = Instant::now();
         let method = method_name(request.method);
         self.http_calls = self.http_calls.saturating_add(1);
