@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use weft_engine::{Clock, DatabaseClock, Engine, EngineConfig, SystemClock};
+use weft_engine::{Clock, DatabaseClock, Engine, EngineConfig, StoreXref, SystemClock};
 use weft_runtime::{Runtime, RuntimeConfig, Services};
 use weft_store::{PgAuditSink, PgPool, PgXref, xref_pool};
 
@@ -36,9 +36,13 @@ pub async fn engine(
     let clock: Arc<dyn Clock> = database_clock;
     let now = clock.clone();
     let services = Services {
+        clock: clock.clone(),
         audit: Arc::new(PgAuditSink::new(&pool, AUDIT_CONNECTIONS)),
         // Its own small pool: plugins calling xref never wait on, or starve, step commits.
-        xref: Arc::new(PgXref::new(xref_pool(&pool), Arc::new(move || now.now()))),
+        xref: Arc::new(StoreXref::from(PgXref::new(
+            xref_pool(&pool),
+            Arc::new(move || now.now()),
+        ))),
     };
     let runtime_config = RuntimeConfig {
         cache_dir,

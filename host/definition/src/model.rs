@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use weft_concepts::OutcomeClass;
 
 /// A workflow definition, validated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,20 +104,20 @@ pub struct RetryPolicy {
     /// never are). Allowed: plugin-retryable, trap, cpu-exceeded, memory-exceeded, timeout,
     /// output-too-large, bad-output. Default: trap, memory-exceeded, output-too-large,
     /// bad-output (a plugin that crashes or lies on an input does so again).
-    pub non_retryable: Vec<String>,
+    pub non_retryable: Vec<OutcomeClass>,
 }
 
 impl RetryPolicy {
     /// The outcome classes `non_retryable:` may list. `plugin-permanent` and `invalid-input` are
     /// not among them because they are never retried whatever the policy says.
-    pub const CLASSES: &'static [&'static str] = &[
-        "plugin-retryable",
-        "trap",
-        "cpu-exceeded",
-        "memory-exceeded",
-        "timeout",
-        "output-too-large",
-        "bad-output",
+    pub const CLASSES: &'static [OutcomeClass] = &[
+        OutcomeClass::PluginRetryable,
+        OutcomeClass::Trap,
+        OutcomeClass::CpuExceeded,
+        OutcomeClass::MemoryExceeded,
+        OutcomeClass::Timeout,
+        OutcomeClass::OutputTooLarge,
+        OutcomeClass::BadOutput,
     ];
 }
 
@@ -129,9 +130,12 @@ impl Default for RetryPolicy {
             multiplier: 2.0,
             max: Duration::from_secs(5 * 60),
             jitter: 0.2,
-            non_retryable: ["trap", "memory-exceeded", "output-too-large", "bad-output"]
-                .map(String::from)
-                .to_vec(),
+            non_retryable: vec![
+                OutcomeClass::Trap,
+                OutcomeClass::MemoryExceeded,
+                OutcomeClass::OutputTooLarge,
+                OutcomeClass::BadOutput,
+            ],
         }
     }
 }

@@ -2,11 +2,11 @@
 //! grants for it, the step's input resolved from the run, and the idempotency key, handed to the
 //! sandbox as one attempt.
 
+use weft_concepts::{OutcomeClass, WorkKind};
 use weft_definition::{Definition, Scope, StepKind, resolve};
 use weft_runtime::{AttemptRequest, StepContext};
 use weft_store::work::WorkItem;
 
-use crate::decide::{CALL, COMPENSATE};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::executed::{Executed, failure};
@@ -20,7 +20,7 @@ impl Engine {
         run: &Run,
         def: &Definition,
     ) -> Result<Executed, EngineError> {
-        if item.kind != CALL && item.kind != COMPENSATE {
+        if item.kind != WorkKind::Call && item.kind != WorkKind::Compensate {
             return Ok(Executed::Timer);
         }
         let Some(StepKind::Call(call)) = def
@@ -30,7 +30,7 @@ impl Engine {
             .map(|s| &s.kind)
         else {
             return Ok(Executed::NotAttempted(failure(
-                "invalid-input",
+                OutcomeClass::InvalidInput,
                 format!(
                     "definition {} v{} has no call step `{}`",
                     run.definition, run.version, item.step_id
@@ -49,15 +49,15 @@ impl Engine {
             Ok(v) => v,
             Err(e) => {
                 return Ok(Executed::NotAttempted(failure(
-                    "invalid-input",
+                    OutcomeClass::InvalidInput,
                     e.to_string(),
                 )));
             }
         };
-        let (plugin_name, operation, input) = if item.kind == COMPENSATE {
+        let (plugin_name, operation, input) = if item.kind == WorkKind::Compensate {
             let Some(op) = &call.compensate else {
                 return Ok(Executed::NotAttempted(failure(
-                    "invalid-input",
+                    OutcomeClass::InvalidInput,
                     "no compensation".into(),
                 )));
             };
@@ -83,7 +83,7 @@ impl Engine {
         };
         let Some(sha) = run.core.plugins.get(&plugin_name) else {
             return Ok(Executed::Park(failure(
-                "plugin-unavailable",
+                OutcomeClass::PluginUnavailable,
                 format!(
                     "plugin `{plugin_name}` was not pinned when the run started; pin it and retry"
                 ),
@@ -92,7 +92,10 @@ impl Engine {
         let plugin = match self.plugin(&run.tenant, sha).await {
             Ok(p) => p,
             Err(e) => {
-                return Ok(Executed::Park(failure("plugin-unavailable", e.to_string())));
+                return Ok(Executed::Park(failure(
+                    OutcomeClass::PluginUnavailable,
+                    e.to_string(),
+                )));
             }
         };
         let grants = self
@@ -114,7 +117,7 @@ impl Engine {
                 step_id: item.step_id.clone(),
                 attempt: u32::try_from(item.attempt).unwrap_or(0),
                 // Stable across attempts and hosts; distinct for the compensation of a step.
-                idempotency_key: if item.kind == COMPENSATE {
+                idempotency_key: if item.kind == WorkKind::Compensate {
                     format!("{}/compensate", step_key(run, &item.step_id))
                 } else {
                     step_key(run, &item.step_id)

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use weft_concepts::{OutcomeClass, WorkKind};
 use weft_definition::{Definition, Scope, Step, StepKind, is_truthy, resolve_reference};
 use weft_store::work::NewWork;
 
@@ -15,15 +16,6 @@ mod backoff;
 mod compensate;
 
 pub use backoff::backoff;
-
-/// Work kinds.
-pub(crate) const CALL: &str = "call";
-pub(crate) const COMPENSATE: &str = "compensate";
-pub(crate) const WAIT: &str = "wait";
-pub(crate) const SLEEP: &str = "sleep";
-
-/// Classes that retrying cannot fix, whatever the policy says.
-const NEVER_RETRIED: &[&str] = &["plugin-permanent", "invalid-input"];
 
 /// The longest a remote may ask a run to wait before its next attempt (`Retry-After`). Longer
 /// is not a retry but an outage or a hostile answer: the run parks for an operator instead of
@@ -44,7 +36,7 @@ enum Retry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// Outcome class.
-    pub class: String,
+    pub class: OutcomeClass,
     /// What went wrong.
     pub message: String,
     /// The plugin asked to wait at least this long.
@@ -52,9 +44,6 @@ pub struct Failure {
     /// The attempt sent a request, so it may have taken effect whatever it returned.
     pub reached: bool,
 }
-
-/// The reason class of a run an operator cancelled: its compensation ends it `cancelled`.
-pub const CANCELLED: &str = "cancelled";
 
 /// Events and work produced by one state change of one run.
 pub struct Transition<'a> {
@@ -86,20 +75,20 @@ impl<'a> Transition<'a> {
         self.events.push((self.now, event));
     }
 
-    fn schedule(&mut self, kind: &str, step: &str, attempt: i32, due: DateTime<Utc>) {
+    fn schedule(&mut self, kind: WorkKind, step: &str, attempt: i32, due: DateTime<Utc>) {
         self.schedule_until(kind, step, attempt, due, None);
     }
 
     fn schedule_until(
         &mut self,
-        kind: &str,
+        kind: WorkKind,
         step: &str,
         attempt: i32,
         due: DateTime<Utc>,
         deadline: Option<DateTime<Utc>>,
     ) {
         self.work.push(NewWork {
-            kind: kind.to_owned(),
+            kind,
             step_id: step.to_owned(),
             attempt,
             available_at: due,
@@ -152,7 +141,7 @@ impl<'a> Transition<'a> {
                     attempt: 1,
                     due_at: now,
                 });
-                self.schedule(CALL, &step.id, 1, now);
+                self.schedule(WorkKind::Call, &step.id, 1, now);
             }
             StepKind::Sleep { duration } => {
                 let Some(due) = later(now, *duration) else {
@@ -164,7 +153,7 @@ impl<'a> Transition<'a> {
                     attempt: 1,
                     due_at: due,
                 });
-                self.schedule(SLEEP, &step.id, 1, due);
+                self.schedule(WorkKind::Sleep, &step.id, 1, due);
             }
             StepKind::Wait { signal, timeout } => {
                 let deadline = match timeout {
@@ -188,7 +177,7 @@ impl<'a> Transition<'a> {
                     deadline,
                 });
                 // Due now: a signal may have arrived before the run got here.
-                self.schedule_until(WAIT, &step.id, 1, now, deadline);
+                self.schedule_until(WorkKind::Wait, &step.id, 1, now, deadline);
             }
         }
     }
@@ -223,7 +212,7 @@ impl<'a> Transition<'a> {
             self.next_compensation();
             return;
         }
-        match self.record_failure_and_retry(CALL, step, attempt, &failure) {
+        match self.record_failure_and_retry(WorkKind::Call, step, attempt, &failure) {
             Some(Retried::Yes) => return,
             Some(Retried::Park(why)) => {
                 self.park(
@@ -251,16 +240,16 @@ impl<'a> Transition<'a> {
     /// allows; `None` when the failure is final.
     fn record_failure_and_retry(
         &mut self,
-        kind: &str,
+        kind: WorkKind,
         step: &str,
         attempt: i32,
         failure: &Failure,
     ) -> Option<Retried> {
-        let compensation = kind == COMPENSATE;
+        let compensation = kind == WorkKind::Compensate;
         self.emit(Event::AttemptFailed {
             step: step.to_owned(),
             attempt,
-            class: failure.class.clone(),
+            class: failure.class,
             message: failure.message.clone(),
             reached: failure.reached,
             compensation,
@@ -287,8 +276,8 @@ impl<'a> Transition<'a> {
             Some(StepKind::Call(call)) => &call.retry,
             _ => return Retry::No,
         };
-        let retryable = !NEVER_RETRIED.contains(&failure.class.as_str())
-            && !policy.non_retryable.iter().any(|c| c == &failure.class);
+        let retryable =
+            !failure.class.never_retried() && !policy.non_retryable.contains(&failure.class);
         if !retryable || attempt >= i32::try_from(policy.max_attempts).unwrap_or(i32::MAX) {
             return Retry::No;
         }
@@ -337,7 +326,7 @@ impl<'a> Transition<'a> {
             None => self.park(
                 step,
                 Failure {
-                    class: "internal".into(),
+                    class: OutcomeClass::Internal,
                     message: format!("the definition has no step `{step}` to retry"),
                     retry_after: None,
                     reached: false,
@@ -363,7 +352,7 @@ enum Retried {
 
 fn out_of_range(what: &str, d: Duration) -> Failure {
     Failure {
-        class: "internal".into(),
+        class: OutcomeClass::Internal,
         message: format!(
             "the {what} of {} s is out of range; fix the definition, then retry the run",
             d.as_secs()

@@ -11,7 +11,6 @@ use weft_definition::Definition;
 use weft_runtime::{LoadedPlugin, Runtime};
 use weft_store::{history, plugins, runs, settings, tenants, work};
 
-use crate::clock::Clock;
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::events::Event;
@@ -19,6 +18,7 @@ use crate::grants::GrantsCache;
 use crate::group_commit::CommitQueue;
 use crate::held::Held;
 use crate::state::{Run, RunCore};
+use weft_concepts::Clock;
 
 /// The durable engine.
 pub struct Engine {
@@ -159,7 +159,7 @@ impl Engine {
         &self,
         tenant: &str,
         plugin: &str,
-        s: &settings::PluginSettings,
+        s: &crate::PluginSettings,
     ) -> Result<(), EngineError> {
         let mut conn = self.pool.acquire().await?;
         self.require_tenant(&mut conn, tenant).await?;

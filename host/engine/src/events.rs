@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use weft_concepts::OutcomeClass;
 
 use crate::state::Reason;
 
@@ -76,7 +77,7 @@ pub enum Event {
         /// Attempt number.
         attempt: i32,
         /// Outcome class (`plugin-retryable`, `timeout`, ...).
-        class: String,
+        class: OutcomeClass,
         /// What went wrong.
         message: String,
         /// Whether it belongs to the step's compensation rather than the step itself.
@@ -155,7 +156,7 @@ pub enum Event {
         /// The step that could not be undone.
         step: String,
         /// Outcome class.
-        class: String,
+        class: OutcomeClass,
         /// What went wrong.
         message: String,
     },

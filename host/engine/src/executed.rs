@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use weft_runtime::{AttemptReport, AuditOutcome, AuditRecord, Outcome};
 use weft_store::work::WorkItem;
 
-use crate::decide::{COMPENSATE, Failure, SLEEP, Transition};
+use weft_concepts::{OutcomeClass, WorkKind};
+
+use crate::decide::{Failure, Transition};
 use crate::events::Event;
 
 /// What executing an item produced, before it is committed.
@@ -37,9 +39,9 @@ impl Executed {
 /// Folds an executed item's result into the run's transition.
 pub(crate) fn apply(t: &mut Transition<'_>, item: &WorkItem, result: &Executed) {
     note_lease_loss(t, item);
-    let compensating = item.kind == COMPENSATE;
+    let compensating = item.kind == WorkKind::Compensate;
     match result {
-        Executed::Timer if item.kind == SLEEP => {
+        Executed::Timer if item.kind == WorkKind::Sleep => {
             t.emit(Event::TimerFired {
                 step: item.step_id.clone(),
             });
@@ -74,7 +76,7 @@ pub(crate) fn apply(t: &mut Transition<'_>, item: &WorkItem, result: &Executed) 
                         _ => None,
                     };
                     let f = Failure {
-                        class: other.class().as_str().to_owned(),
+                        class: other.class(),
                         message: other.describe(),
                         retry_after,
                         reached: report
@@ -99,14 +101,14 @@ pub(crate) fn note_lease_loss(t: &mut Transition<'_>, item: &WorkItem) {
             step: item.step_id.clone(),
             attempt: item.attempt,
             owner: owner.clone(),
-            compensation: item.kind == COMPENSATE,
+            compensation: item.kind == WorkKind::Compensate,
         });
     }
 }
 
-pub(crate) fn failure(class: &str, message: String) -> Failure {
+pub(crate) fn failure(class: OutcomeClass, message: String) -> Failure {
     Failure {
-        class: class.to_owned(),
+        class,
         message,
         retry_after: None,
         reached: false,

@@ -14,6 +14,9 @@ use crate::decide::later;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
+/// What a tenant grants one plugin, as the engine reads and writes it.
+pub type PluginSettings = settings::PluginSettings<EgressPolicy, LimitOverrides>;
+
 /// A plugin's grants for one tenant.
 pub(crate) struct Grants {
     pub config: Arc<BTreeMap<String, String>>,
@@ -68,7 +71,7 @@ impl Engine {
             return Ok(g);
         }
         let mut conn = self.pool.acquire().await?;
-        let s = settings::plugin_settings(&mut conn, tenant, plugin).await?;
+        let s: PluginSettings = settings::plugin_settings(&mut conn, tenant, plugin).await?;
         let secrets = if secret_names.is_empty() {
             BTreeMap::new()
         } else {

@@ -8,7 +8,6 @@
 
 mod attempt;
 mod bounds;
-mod clock;
 mod config;
 mod db_clock;
 mod decide;
@@ -26,12 +25,12 @@ mod serve;
 mod start;
 mod state;
 mod worker;
+mod xref;
 
 pub use bounds::{
     MAX_ACTOR_BYTES, MAX_BUSINESS_KEY_BYTES, MAX_REASON_BYTES, MAX_RUN_INPUT_BYTES,
     MAX_SIGNAL_ID_BYTES, MAX_SIGNAL_NAME_BYTES, MAX_SIGNAL_PAYLOAD_BYTES,
 };
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{EngineConfig, defaults};
 pub use db_clock::DatabaseClock;
 pub use decide::backoff;
@@ -39,5 +38,8 @@ pub use definitions::Applied;
 pub use engine::{Engine, HistoryEntry, MAX_HISTORY_PAGE, Started};
 pub use error::{EngineError, ErrorKind};
 pub use events::Event;
+pub use grants::PluginSettings;
 pub use operator::OperatorAction;
 pub use state::{Phase, Reason, Run, RunCore, RunStatus, replay};
+pub use weft_concepts::{Clock, ManualClock, SystemClock};
+pub use xref::StoreXref;

@@ -10,7 +10,9 @@ use crate::bounds::{
     MAX_ACTOR_BYTES, MAX_REASON_BYTES, MAX_SIGNAL_ID_BYTES, MAX_SIGNAL_NAME_BYTES,
     MAX_SIGNAL_PAYLOAD_BYTES, checked, checked_text,
 };
-use crate::decide::{CALL, Transition, WAIT};
+use weft_concepts::WorkKind;
+
+use crate::decide::Transition;
 use crate::definitions::plugin_names;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -98,7 +100,7 @@ impl Engine {
         self.write(&mut tx, &mut run, events, Vec::new(), true)
             .await?;
         // Wake the run's wait, whichever step it is at; it checks the signal's name itself.
-        work::wake(&mut tx, run_id, WAIT, now).await?;
+        work::wake(&mut tx, run_id, WorkKind::Wait, now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -182,7 +184,7 @@ impl Engine {
         // A call in flight when a run is cancelled finishes: its result is recorded, and the
         // compensation begins when it commits. Everything else queued goes.
         let in_flight = if action == OperatorAction::Cancel {
-            work::delete_for_run_except_leased(&mut tx, run_id, CALL).await? > 0
+            work::delete_for_run_except_leased(&mut tx, run_id, WorkKind::Call).await? > 0
         } else {
             work::delete_for_run(&mut tx, run_id).await?;
             false

@@ -8,7 +8,9 @@ use weft_definition::Definition;
 use weft_store::runs;
 use weft_store::work::{self, WorkItem};
 
-use crate::decide::{COMPENSATE, Failure};
+use weft_concepts::{OutcomeClass, WorkKind};
+
+use crate::decide::Failure;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::events::Event;
@@ -31,7 +33,7 @@ impl Engine {
             tx.commit().await?;
             return Ok(());
         }
-        let compensating = item.kind == COMPENSATE;
+        let compensating = item.kind == WorkKind::Compensate;
         let failed_step = match (&run.core.reason, compensating) {
             (Some(r), true) => r.failed_step.clone(),
             _ => item.step_id.clone(),
@@ -91,8 +93,11 @@ impl Engine {
                         .collect::<String>()
                         .replace('\0', "\u{FFFD}")
                 );
-                self.park_item(item, crate::executed::failure("internal", message))
-                    .await?;
+                self.park_item(
+                    item,
+                    crate::executed::failure(OutcomeClass::Internal, message),
+                )
+                .await?;
                 Ok(None)
             }
         }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use weft_concepts::OutcomeClass;
 use weft_definition::{Definition, StepKind};
 use weft_store::StoreError;
 use weft_store::runs::RunRow;
@@ -92,7 +93,7 @@ pub struct Reason {
     /// The step whose failure it is (a forward step, or the step whose compensation failed).
     pub step: String,
     /// Outcome class.
-    pub class: String,
+    pub class: OutcomeClass,
     /// What went wrong.
     pub message: String,
     /// Forward or compensation.
@@ -230,7 +231,7 @@ impl RunCore {
                     self.status = RunStatus::Compensating;
                     self.reason = Some(Reason {
                         step: String::new(),
-                        class: crate::decide::CANCELLED.to_owned(),
+                        class: OutcomeClass::Cancelled,
                         message: format!("cancelled by {by}: {why}"),
                         phase: Phase::Forward,
                         failed_step: String::new(),

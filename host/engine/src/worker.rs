@@ -15,7 +15,9 @@ use weft_store::step_commit::{Committed, StepCommit};
 use weft_store::work::{self, Claimed, WorkItem};
 use weft_store::{PgAudit, runs, signals};
 
-use crate::decide::{CALL, CANCELLED, COMPENSATE, Transition, WAIT};
+use weft_concepts::{OutcomeClass, WorkKind};
+
+use crate::decide::Transition;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::events::Event;
@@ -73,7 +75,7 @@ impl Engine {
             // commit may fail every time). Stop retrying it blindly; parking needs neither the
             // definition nor anything else that may be what fails.
             let park = failure(
-                "claims-exhausted",
+                OutcomeClass::ClaimsExhausted,
                 format!(
                     "the item was claimed {} times without its result being committed (its \
                      hosts crashed or stalled past their lease, or the database refused the \
@@ -85,9 +87,9 @@ impl Engine {
             return Ok(None);
         }
         let run = Run::from_row(run)?;
-        if item.kind != COMPENSATE && run.next_seq > self.config.max_history_events {
+        if item.kind != WorkKind::Compensate && run.next_seq > self.config.max_history_events {
             let full = failure(
-                "history-full",
+                OutcomeClass::HistoryFull,
                 format!(
                     "the run's history holds {} events, the most a run may have (a retry loop \
                      or a signal storm?); compensate or abandon it",
@@ -97,16 +99,16 @@ impl Engine {
             self.park_item(&item, full).await?;
             return Ok(None);
         }
-        if item.kind == WAIT || run.core.status.is_final() {
+        if item.kind == WorkKind::Wait || run.core.status.is_final() {
             self.commit_locked(&item, &Executed::Timer, &[]).await?;
             return Ok(None);
         }
-        if item.kind == CALL && run.core.status == RunStatus::Compensating {
+        if item.kind == WorkKind::Call && run.core.status == RunStatus::Compensating {
             // The run was cancelled while this step was in flight, and the host running it lost
             // the item (its lease expiry marks the step as possibly done): compensate rather
             // than attempt the step again.
             let cancelled = Executed::NotAttempted(failure(
-                CANCELLED,
+                OutcomeClass::Cancelled,
                 "the run was cancelled while this step was in flight".into(),
             ));
             self.commit_locked(&item, &cancelled, &[]).await?;
@@ -194,7 +196,7 @@ impl Engine {
             .definition(&mut tx, &run.tenant, &run.definition, run.version)
             .await?;
         // Waits whose signal has not come and whose deadline has not passed go back to sleep.
-        if item.kind == WAIT {
+        if item.kind == WorkKind::Wait {
             let signal = match def
                 .steps
                 .iter()
@@ -235,7 +237,7 @@ impl Engine {
                         &item.step_id,
                         item.attempt,
                         failure(
-                            "timeout",
+                            OutcomeClass::Timeout,
                             format!("signal `{signal}` did not arrive before the wait's deadline"),
                         ),
                     );

@@ -20,7 +20,6 @@ mod plugin;
 mod redact;
 mod runtime;
 mod schema_bounds;
-mod serde_time;
 mod services;
 mod state;
 mod stderr;
@@ -28,14 +27,22 @@ mod storable;
 mod validate;
 mod verdict;
 
-pub use audit::{AuditOutcome, AuditRecord, AuditSink, MemoryAudit, TracingAudit};
+// Serde helpers shared with the other host crates; `crate::serde_time` in field attributes.
+use weft_concepts::serde_time;
+
+pub use audit::MemoryAudit;
 pub use cache::sha256_hex;
 pub use egress::{EgressPolicy, EgressRule};
 pub use limits::{LimitOverrides, Limits};
-pub use outcome::{AttemptReport, LogLevel, LogLine, Outcome, OutcomeClass};
+pub use outcome::{AttemptReport, LogLevel, LogLine, Outcome};
 pub use plugin::{LoadError, LoadedPlugin};
 pub use runtime::{AttemptRequest, Runtime, RuntimeConfig, StartError, StepContext};
 pub use services::{MemoryXref, SecretValue, Services, XrefStore};
 pub use storable::unstorable_at;
 pub use weft_plugin_sdk::xref as xref_ref;
 pub use weft_plugin_sdk::{Capabilities, Manifest, OperationInfo};
+// What moved to `weft-concepts`, re-exported so the runtime's users keep naming it here.
+pub use weft_concepts::{
+    AuditOutcome, AuditRecord, AuditSink, Clock, ManualClock, OutcomeClass, SystemClock,
+    TracingAudit,
+};

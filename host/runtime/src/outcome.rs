@@ -4,6 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
+use weft_concepts::OutcomeClass;
 
 /// Longest message kept from a plugin (errors, panics); longer ones are cut.
 pub(crate) const MAX_MESSAGE_BYTES: usize = 4 << 10;
@@ -73,50 +74,6 @@ pub enum Outcome {
         /// What is wrong with it.
         message: String,
     },
-}
-
-/// The class of an [`Outcome`], without its details.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OutcomeClass {
-    /// See [`Outcome::Ok`].
-    Ok,
-    /// See [`Outcome::PluginRetryable`].
-    PluginRetryable,
-    /// See [`Outcome::PluginPermanent`].
-    PluginPermanent,
-    /// See [`Outcome::InvalidInput`].
-    InvalidInput,
-    /// See [`Outcome::Trap`].
-    Trap,
-    /// See [`Outcome::CpuExceeded`].
-    CpuExceeded,
-    /// See [`Outcome::MemoryExceeded`].
-    MemoryExceeded,
-    /// See [`Outcome::Timeout`].
-    Timeout,
-    /// See [`Outcome::OutputTooLarge`].
-    OutputTooLarge,
-    /// See [`Outcome::BadOutput`].
-    BadOutput,
-}
-
-impl OutcomeClass {
-    /// The class's name as operators see it, e.g. `cpu-exceeded`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::PluginRetryable => "plugin-retryable",
-            Self::PluginPermanent => "plugin-permanent",
-            Self::InvalidInput => "invalid-input",
-            Self::Trap => "trap",
-            Self::CpuExceeded => "cpu-exceeded",
-            Self::MemoryExceeded => "memory-exceeded",
-            Self::Timeout => "timeout",
-            Self::OutputTooLarge => "output-too-large",
-            Self::BadOutput => "bad-output",
-        }
-    }
 }
 
 impl Outcome {

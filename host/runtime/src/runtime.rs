@@ -309,7 +309,7 @@ impl Runtime {
         // The attempt's log tells the operator why it ran with less than it was given.
         for message in clamped {
             store.data_mut().logs.push(crate::LogLine {
-                at: SystemTime::now(),
+                at: self.services.now(),
                 level: crate::LogLevel::Warn,
                 message: format!("host: {message}"),
             });

@@ -1,14 +1,17 @@
-//! What the runtime needs from the rest of the host: the xref store and the audit sink. The
-//! engine implements them on Postgres; the in-memory ones serve tests and `weft plugin invoke`.
+//! What the runtime needs from the rest of the host: the xref store, the audit sink and the
+//! clock. The engine implements the first two on Postgres and lends its clock; the in-memory
+//! ones and the system clock serve tests and `weft plugin invoke`.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use futures_util::future::BoxFuture;
 use weft_plugin_sdk::xref::{XrefError, XrefMap};
 
-use crate::audit::{AuditSink, MemoryAudit};
+use crate::MemoryAudit;
+use weft_concepts::{AuditSink, Clock, SystemClock};
 
 /// Per-tenant cross-references. The host checks arguments (`xref_ref::check_get`,
 /// `check_link`) before calling; errors are what the plugin sees, `Unavailable` when the store
@@ -103,6 +106,9 @@ pub struct Services {
     pub audit: Arc<dyn AuditSink>,
     /// Cross-references.
     pub xref: Arc<dyn XrefStore>,
+    /// Stamps audit records and log lines, so that they agree with the engine's time. Limits
+    /// (wall time, timeouts) are measured on the monotonic clock, never on this one.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Services {
@@ -113,9 +119,15 @@ impl Services {
             Self {
                 audit: audit.clone(),
                 xref: Arc::new(MemoryXref::default()),
+                clock: Arc::new(SystemClock),
             },
             audit,
         )
+    }
+
+    /// The time to record now.
+    pub(crate) fn now(&self) -> SystemTime {
+        SystemTime::from(self.clock.now())
     }
 }
 

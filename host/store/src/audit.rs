@@ -6,9 +6,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::future::BoxFuture;
 use sqlx::{PgConnection, PgPool};
-use weft_runtime::{AuditOutcome, AuditRecord, AuditSink, TracingAudit};
+use weft_concepts::{AuditFuture, AuditOutcome, AuditRecord, AuditSink, TracingAudit};
 
 use crate::StoreError;
 
@@ -109,7 +108,7 @@ impl PgAuditSink {
 }
 
 impl AuditSink for PgAuditSink {
-    fn sending<'a>(&'a self, record: &'a AuditRecord) -> BoxFuture<'a, Result<(), String>> {
+    fn sending<'a>(&'a self, record: &'a AuditRecord) -> AuditFuture<'a> {
         Box::pin(async move {
             self.announce(record).await.map_err(|e| {
                 tracing::warn!(run = %record.run_id, step = %record.step_id, "audit unavailable: {e}");

@@ -12,7 +12,7 @@ pub async fn publish(
     conn: &mut PgConnection,
     tenant: &str,
     sha256: &str,
-    manifest: &weft_runtime::Manifest,
+    manifest: &weft_plugin_sdk::Manifest,
     bytes: &[u8],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -75,7 +75,7 @@ pub async fn pins(
 pub async fn pinned_manifests(
     conn: &mut PgConnection,
     tenant: &str,
-) -> Result<BTreeMap<String, weft_runtime::Manifest>, StoreError> {
+) -> Result<BTreeMap<String, weft_plugin_sdk::Manifest>, StoreError> {
     let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(
         "select p.name, p.manifest from plugin_pins n
          join plugins p on p.tenant_id = n.tenant_id and p.sha256 = n.sha256

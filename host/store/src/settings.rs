@@ -1,30 +1,33 @@
-//! A tenant's settings per plugin (config, allow-list, limits) and its secrets.
+//! A tenant's settings per plugin (config, allow-list, limits) and its secrets. The allow-list and
+//! the limit overrides are the runtime's types; the store only keeps them as JSON, so it takes
+//! them as type parameters instead of depending on the runtime.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
-use weft_runtime::{EgressPolicy, LimitOverrides};
 
 use crate::StoreError;
 
 /// What a tenant grants one plugin.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct PluginSettings {
+pub struct PluginSettings<E, L> {
     /// Configuration values.
     pub config: BTreeMap<String, String>,
-    /// Outbound allow-list.
-    pub egress: EgressPolicy,
-    /// Limit overrides.
-    pub limits: LimitOverrides,
+    /// Outbound allow-list (the runtime's `EgressPolicy`).
+    pub egress: E,
+    /// Limit overrides (the runtime's `LimitOverrides`).
+    pub limits: L,
 }
 
 /// Replaces the tenant's settings for `plugin`.
-pub async fn set_plugin_settings(
+pub async fn set_plugin_settings<E: Serialize, L: Serialize>(
     conn: &mut PgConnection,
     tenant: &str,
     plugin: &str,
-    settings: &PluginSettings,
+    settings: &PluginSettings<E, L>,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "insert into plugin_settings (tenant_id, plugin, config, egress, limits)
@@ -36,18 +39,22 @@ pub async fn set_plugin_settings(
     .bind(plugin)
     .bind(serde_json::to_value(&settings.config)?)
     .bind(serde_json::to_value(&settings.egress)?)
-    .bind(serde_json::to_value(settings.limits)?)
+    .bind(serde_json::to_value(&settings.limits)?)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 /// The tenant's settings for `plugin` (defaults when none are stored).
-pub async fn plugin_settings(
+pub async fn plugin_settings<E, L>(
     conn: &mut PgConnection,
     tenant: &str,
     plugin: &str,
-) -> Result<PluginSettings, StoreError> {
+) -> Result<PluginSettings<E, L>, StoreError>
+where
+    E: DeserializeOwned + Default,
+    L: DeserializeOwned + Default,
+{
     let row: Option<(serde_json::Value, serde_json::Value, serde_json::Value)> = sqlx::query_as(
         "select config, egress, limits from plugin_settings where tenant_id = $1 and plugin = $2",
     )

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
-use weft_runtime::AuditRecord;
+use weft_concepts::AuditRecord;
 
 use crate::StoreError;
 use crate::audit::{insert_audit, outcome_wins, rows};

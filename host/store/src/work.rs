@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgConnection, Row};
 use uuid::Uuid;
+use weft_concepts::WorkKind;
 
 use crate::runs::RunRow;
 use crate::{StoreError, WORK_CHANNEL};
@@ -16,8 +17,8 @@ use crate::{StoreError, WORK_CHANNEL};
 /// Work to schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewWork {
-    /// `call`, `compensate`, `wait` or `sleep`.
-    pub kind: String,
+    /// What to do (stored as its name).
+    pub kind: WorkKind,
     /// The step it belongs to.
     pub step_id: String,
     /// Attempt number (1 for the first).
@@ -38,7 +39,8 @@ pub struct WorkItem {
     /// Run.
     pub run_id: Uuid,
     /// Kind.
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: WorkKind,
     /// Step.
     pub step_id: String,
     /// Attempt number.
@@ -231,7 +233,7 @@ pub async fn extend(
 pub async fn wake(
     conn: &mut PgConnection,
     run_id: Uuid,
-    kind: &str,
+    kind: WorkKind,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
@@ -239,7 +241,7 @@ pub async fn wake(
          where run_id = $1 and kind = $2 and lease_owner is null",
     )
     .bind(run_id)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(now)
     .execute(&mut *conn)
     .await?;
@@ -263,11 +265,11 @@ pub async fn delete_for_run(conn: &mut PgConnection, run_id: Uuid) -> Result<u64
 pub async fn delete_for_run_except_leased(
     conn: &mut PgConnection,
     run_id: Uuid,
-    kind: &str,
+    kind: WorkKind,
 ) -> Result<u64, StoreError> {
     sqlx::query("delete from work_items where run_id = $1 and (kind <> $2 or lease_owner is null)")
         .bind(run_id)
-        .bind(kind)
+        .bind(kind.as_str())
         .execute(&mut *conn)
         .await?;
     let kept: (i64,) = sqlx::query_as("select count(*) from work_items where run_id = $1")

@@ -1,5 +1,5 @@
-//! Cross-references on Postgres, behind the runtime's `XrefStore`: each link is stored in both
-//! directions so either side resolves with one key lookup.
+//! Cross-references on Postgres: each link is stored in both directions so either side resolves
+//! with one key lookup. The engine serves them to plugins as the runtime's `XrefStore`.
 //!
 //! Plugins call xref while attempts run, as often as their limits allow, so it gets its own small
 //! pool ([`xref_pool`]): a plugin looping on xref then waits on that pool, never on the
@@ -9,10 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::future::BoxFuture;
 use sqlx::{PgConnection, PgPool};
-use weft_runtime::XrefStore;
-use weft_runtime::xref_ref::{XrefError, check_get, check_link};
+use weft_plugin_sdk::xref::{XrefError, check_get, check_link};
 
 /// Connections of the xref pool.
 pub const XREF_POOL_CONNECTIONS: u32 = 4;
@@ -52,7 +50,29 @@ impl PgXref {
         Self { pool, now }
     }
 
-    async fn put_links(&self, tenant: &str, a: &str, b: &str) -> Result<(), XrefError> {
+    /// The reference in `system` linked to `reference`, for `tenant`. Errors are what the plugin
+    /// sees: a malformed argument, or `Unavailable` when the database did not answer.
+    pub async fn get(
+        &self,
+        tenant: &str,
+        reference: &str,
+        system: &str,
+    ) -> Result<Option<String>, XrefError> {
+        check_get(reference, system)?;
+        let row: Option<(String,)> = sqlx::query_as(
+            "select target from xref where tenant_id = $1 and ref = $2 and system = $3",
+        )
+        .bind(tenant)
+        .bind(reference)
+        .bind(system)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// Links `a` and `b` for `tenant`, replacing what either was linked to in the other's system.
+    pub async fn put(&self, tenant: &str, a: &str, b: &str) -> Result<(), XrefError> {
         let (ra, rb) = check_link(a, b)?;
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
         lock_refs(&mut tx, tenant, a, b).await?;
@@ -88,7 +108,8 @@ impl PgXref {
         tx.commit().await.map_err(unavailable)
     }
 
-    async fn unlink_links(&self, tenant: &str, a: &str, b: &str) -> Result<bool, XrefError> {
+    /// Removes the link between `a` and `b` for `tenant`; `false` if there was none.
+    pub async fn unlink(&self, tenant: &str, a: &str, b: &str) -> Result<bool, XrefError> {
         check_link(a, b)?;
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
         lock_refs(&mut tx, tenant, a, b).await?;
@@ -126,45 +147,4 @@ async fn lock_refs(tx: &mut PgConnection, tenant: &str, a: &str, b: &str) -> Res
     .await
     .map_err(unavailable)?;
     Ok(())
-}
-
-impl XrefStore for PgXref {
-    fn get<'a>(
-        &'a self,
-        tenant: &'a str,
-        reference: &'a str,
-        system: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, XrefError>> {
-        Box::pin(async move {
-            check_get(reference, system)?;
-            let row: Option<(String,)> = sqlx::query_as(
-                "select target from xref where tenant_id = $1 and ref = $2 and system = $3",
-            )
-            .bind(tenant)
-            .bind(reference)
-            .bind(system)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
-            Ok(row.map(|r| r.0))
-        })
-    }
-
-    fn put<'a>(
-        &'a self,
-        tenant: &'a str,
-        a: &'a str,
-        b: &'a str,
-    ) -> BoxFuture<'a, Result<(), XrefError>> {
-        Box::pin(self.put_links(tenant, a, b))
-    }
-
-    fn unlink<'a>(
-        &'a self,
-        tenant: &'a str,
-        a: &'a str,
-        b: &'a str,
-    ) -> BoxFuture<'a, Result<bool, XrefError>> {
-        Box::pin(self.unlink_links(tenant, a, b))
-    }
 }

@@ -22,7 +22,7 @@ fn now() -> DateTime<Utc> {
 
 fn call(step: &str) -> NewWork {
     NewWork {
-        kind: "call".into(),
+        kind: weft_concepts::WorkKind::Call,
         step_id: step.into(),
         attempt: 1,
         available_at: now(),

@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use sqlx::PgPool;
-use weft_runtime::XrefStore;
-use weft_runtime::xref_ref::XrefError;
+use weft_plugin_sdk::xref::XrefError;
 use weft_store::{PgXref, XREF_POOL_CONNECTIONS, tenants, xref_pool};
 
 async fn xref(pool: &PgPool) -> PgXref {

@@ -12,12 +12,12 @@ mod ledger;
 use std::path::PathBuf;
 use std::sync::{Arc, Once};
 
-use weft_engine::{Clock, Engine, EngineConfig};
+use weft_engine::PluginSettings;
+use weft_engine::{Clock, Engine, EngineConfig, SystemClock};
 use weft_runtime::{
     AuditSink, EgressPolicy, EgressRule, Runtime, RuntimeConfig, Services, TracingAudit,
 };
 use weft_store::PgAuditSink;
-use weft_store::settings::PluginSettings;
 
 pub use ledger::{LedgerRecord, LedgerServer};
 
@@ -52,15 +52,17 @@ pub fn cache_dir() -> PathBuf {
 /// A runtime whose audit goes to tracing (the engine persists the records itself). Private
 /// egress is allowed: the ledger listens on 127.0.0.1.
 pub fn runtime() -> Arc<Runtime> {
-    runtime_with(Arc::new(TracingAudit))
+    runtime_with(Arc::new(TracingAudit), Arc::new(SystemClock))
 }
 
-/// A runtime whose calls are announced to `audit` before they are sent.
-pub fn runtime_with(audit: Arc<dyn AuditSink>) -> Arc<Runtime> {
+/// A runtime whose calls are announced to `audit` before they are sent, its records and logs
+/// stamped by `clock`.
+pub fn runtime_with(audit: Arc<dyn AuditSink>, clock: Arc<dyn Clock>) -> Arc<Runtime> {
     warm_cache();
     let services = Services {
         audit,
         xref: Arc::new(weft_runtime::MemoryXref::default()),
+        clock,
     };
     let config = RuntimeConfig {
         cache_dir: Some(cache_dir()),
@@ -134,8 +136,8 @@ pub async fn set_ledger_config(engine: &Engine, ledger: &LedgerServer, extra: &[
 }
 
 /// An engine on `pool` with `clock`, its calls announced to the audit on `pool` as `weft serve`
-/// does.
+/// does, and its runtime on the same clock.
 pub fn engine(pool: sqlx::PgPool, clock: Arc<dyn Clock>, config: EngineConfig) -> Engine {
     let audit = Arc::new(PgAuditSink::new(&pool, 2));
-    Engine::new(pool, runtime_with(audit), clock, config)
+    Engine::new(pool, runtime_with(audit, clock.clone()), clock, config)
 }

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use weft_concepts::OutcomeClass;
+
 use super::{Checker, Fields, Scope, optional};
 use crate::duration;
 use crate::model::{Call, OperationRef, RetryPolicy};
@@ -232,7 +234,7 @@ impl Checker<'_> {
         ok.then_some(policy)
     }
 
-    fn classes(&mut self, node: &Node, path: &str) -> Option<Vec<String>> {
+    fn classes(&mut self, node: &Node, path: &str) -> Option<Vec<OutcomeClass>> {
         let Value::Seq(items) = &node.value else {
             let found = node.value.kind();
             self.error(
@@ -242,7 +244,7 @@ impl Checker<'_> {
             );
             return None;
         };
-        let mut classes: Vec<String> = Vec::new();
+        let mut classes: Vec<OutcomeClass> = Vec::new();
         let mut ok = true;
         for (i, item) in items.iter().enumerate() {
             let item_path = index_path(path, i);
@@ -250,16 +252,25 @@ impl Checker<'_> {
                 ok = false;
                 continue;
             };
-            let message = if ["plugin-permanent", "invalid-input"].contains(&class) {
-                format!("`{class}` is never retried anyway; remove it")
-            } else if !RetryPolicy::CLASSES.contains(&class) {
-                let allowed = RetryPolicy::CLASSES.join(", ");
-                format!("unknown outcome class `{class}`; allowed: {allowed}")
-            } else if classes.iter().any(|c| c == class) {
-                format!("`{class}` is listed twice")
-            } else {
-                classes.push(class.to_owned());
-                continue;
+            let message = match class.parse::<OutcomeClass>() {
+                Ok(c) if c.never_retried() => {
+                    format!("`{class}` is never retried anyway; remove it")
+                }
+                Ok(c) if RetryPolicy::CLASSES.contains(&c) => {
+                    if classes.contains(&c) {
+                        format!("`{class}` is listed twice")
+                    } else {
+                        classes.push(c);
+                        continue;
+                    }
+                }
+                // Engine classes (`internal`, ...) and `ok` are no choice of a policy either.
+                _ => {
+                    let allowed: Vec<&str> =
+                        RetryPolicy::CLASSES.iter().map(|c| c.as_str()).collect();
+                    let allowed = allowed.join(", ");
+                    format!("unknown outcome class `{class}`; allowed: {allowed}")
+                }
             };
             ok &= self.fail(item, &item_path, &message);
         }

@@ -1,7 +1,9 @@
 //! The undo half of a saga: compensations of what took effect, latest first, durable steps
 //! themselves, ending the run `compensated`, `failed`, `cancelled` or parked.
 
-use super::{CANCELLED, COMPENSATE, Failure, Retried, Transition};
+use weft_concepts::{OutcomeClass, WorkKind};
+
+use super::{Failure, Retried, Transition};
 use weft_definition::StepKind;
 
 use crate::events::Event;
@@ -25,7 +27,7 @@ impl Transition<'_> {
         });
         if let Some(id) = next.cloned() {
             let now = self.now;
-            self.schedule(COMPENSATE, &id, 1, now);
+            self.schedule(WorkKind::Compensate, &id, 1, now);
             return;
         }
         let cancelled = self
@@ -33,7 +35,7 @@ impl Transition<'_> {
             .core
             .reason
             .as_ref()
-            .is_some_and(|r| r.class == CANCELLED);
+            .is_some_and(|r| r.class == OutcomeClass::Cancelled);
         if cancelled {
             self.emit(Event::RunCancelled);
         } else if self.run.core.compensated.is_empty() {
@@ -62,17 +64,18 @@ impl Transition<'_> {
 
     /// A compensation attempt failed: retry per the step's policy, or park the run.
     pub fn compensation_failed(&mut self, step: &str, attempt: i32, failure: Failure) {
-        let failure = match self.record_failure_and_retry(COMPENSATE, step, attempt, &failure) {
-            Some(Retried::Yes) => return,
-            Some(Retried::Park(why)) => Failure {
-                message: why,
-                ..failure
-            },
-            None => failure,
-        };
+        let failure =
+            match self.record_failure_and_retry(WorkKind::Compensate, step, attempt, &failure) {
+                Some(Retried::Yes) => return,
+                Some(Retried::Park(why)) => Failure {
+                    message: why,
+                    ..failure
+                },
+                None => failure,
+            };
         self.emit(Event::CompensationFailed {
             step: step.to_owned(),
-            class: failure.class.clone(),
+            class: failure.class,
             message: failure.message.clone(),
         });
         self.park_compensation(step, failure);
@@ -100,6 +103,6 @@ impl Transition<'_> {
     /// Schedules a compensation again (an operator's compensate after a park in compensation).
     pub fn reschedule_compensation(&mut self, step: &str) {
         let now = self.now;
-        self.schedule(COMPENSATE, step, 1, now);
+        self.schedule(WorkKind::Compensate, step, 1, now);
     }
 }

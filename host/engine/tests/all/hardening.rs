@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use weft_engine::PluginSettings;
 use weft_engine::{Clock, EngineConfig, ManualClock, OperatorAction, RunStatus};
 use weft_runtime::{EgressPolicy, EgressRule};
-use weft_store::settings::PluginSettings;
 use weft_test_support::TENANT;
 
 use crate::{setup, start, status};

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use serde_json::json;
-use weft_runtime::XrefStore;
 use weft_store::PgXref;
 use weft_test_support::TENANT;
 

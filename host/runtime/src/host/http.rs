@@ -10,12 +10,13 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 use weft_plugin_sdk::placeholder::{self, SubstituteError};
 
-use crate::audit::{AuditOutcome, AuditRecord, RefusedCalls, audit_url};
+use crate::audit::{RefusedCalls, audit_url};
 use crate::bindings::http::{Host, HttpError, Method, Request, Response};
 use crate::egress::address;
 use crate::outcome::{Outcome as AttemptOutcome, cap_message, cut_text};
 use crate::redact::Expired;
 use crate::state::AttemptState;
+use weft_concepts::{AuditOutcome, AuditRecord};
 
 /// Most headers one request may carry. `HeaderMap` panics past 32,768 entries; far fewer are
 /// ever needed.
@@ -67,7 +68,7 @@ struct Outcome {
 
 impl Host for AttemptState {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
-        let at = SystemTime::now();
+        let at = self.services.now();
         let started = Instant::now();
         let method = method_name(request.method);
         self.http_calls = self.http_calls.saturating_add(1);

@@ -2,8 +2,6 @@
 //! sent to `tracing` only when kept and only as kept (cut and redacted), so that what reaches the
 //! host's log is bounded by the same limits.
 
-use std::time::SystemTime;
-
 use crate::bindings::log::{Host, Level};
 use crate::outcome::cut_text;
 use crate::state::{AttemptState, MAX_LOG_LINE_BYTES};
@@ -37,7 +35,7 @@ impl AttemptState {
         let message = cut_text(message, MAX_LOG_LINE_BYTES.saturating_add(margin));
         let message = cut_text(self.grants.redact(message), MAX_LOG_LINE_BYTES);
         let line = LogLine {
-            at: SystemTime::now(),
+            at: self.services.now(),
             level,
             message,
         };

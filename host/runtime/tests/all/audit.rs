@@ -49,6 +49,7 @@ async fn fetch_through(refuse: bool) -> (TestServer, Arc<Announcements>, Outcome
     let services = Services {
         audit: sink.clone(),
         xref: Arc::new(MemoryXref::default()),
+        clock: Arc::new(weft_runtime::SystemClock),
     };
     let rt = Runtime::new(config(), services).unwrap();
     let echo = load(&rt, "weft_test_echo").await;

@@ -11,6 +11,7 @@ mod support;
 
 mod audit;
 mod ceilings;
+mod clock;
 mod contract;
 mod egress;
 mod floods;

@@ -1,12 +1,13 @@
-//! Time for the engine comes from a [`Clock`], never from the system directly, so that tests
-//! drive timers, retries and leases instead of sleeping.
+//! Time for the engine and the runtime comes from a [`Clock`], never from the system directly,
+//! so that tests drive timers, retries and leases instead of sleeping, and recorded timestamps
+//! (audit records, plugin logs) agree with the engine's.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-/// The engine's source of time.
+/// The host's source of time.
 pub trait Clock: Send + Sync {
     /// Now.
     fn now(&self) -> DateTime<Utc>;
