@@ -51,6 +51,34 @@ impl RefusedCalls {
 }
 
 impl AttemptState {
+    /// A record of call `id` of this attempt, with no status, sizes or duration yet.
+    pub(crate) fn audit_record(
+        &self,
+        id: Uuid,
+        at: SystemTime,
+        method: &str,
+        url: String,
+        outcome: AuditOutcome,
+    ) -> AuditRecord {
+        let c = &self.grants.context;
+        AuditRecord {
+            id,
+            at,
+            tenant: c.tenant.clone(),
+            run_id: c.run_id.clone(),
+            step_id: c.step_id.clone(),
+            attempt: c.attempt,
+            plugin: self.grants.plugin.clone(),
+            method: method.to_owned(),
+            url,
+            status: None,
+            outcome,
+            request_bytes: 0,
+            response_bytes: 0,
+            duration: Duration::ZERO,
+        }
+    }
+
     /// Announces call `id` to the audit sink before it is sent; an error is the plugin's, the
     /// call was not sent.
     pub(crate) async fn announce(
@@ -62,22 +90,10 @@ impl AttemptState {
         url: &str,
         request_bytes: u64,
     ) -> Result<(), HttpError> {
-        let c = &self.grants.context;
+        let url = audit_url(self.grants.redact(url.to_owned()));
         let record = AuditRecord {
-            id,
-            at,
-            tenant: c.tenant.clone(),
-            run_id: c.run_id.clone(),
-            step_id: c.step_id.clone(),
-            attempt: c.attempt,
-            plugin: self.grants.plugin.clone(),
-            method: method.to_owned(),
-            url: audit_url(self.grants.redact(url.to_owned())),
-            status: None,
-            outcome: AuditOutcome::InFlight,
             request_bytes,
-            response_bytes: 0,
-            duration: Duration::ZERO,
+            ..self.audit_record(id, at, method, url, AuditOutcome::InFlight)
         };
         self.services.audit.sending(&record).await.map_err(|e| {
             HttpError::Connection(format!(

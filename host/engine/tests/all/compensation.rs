@@ -8,7 +8,7 @@ use serde_json::json;
 use weft_engine::{EngineError, Event, OperatorAction, RunStatus};
 use weft_test_support::{TENANT, set_ledger_config};
 
-use crate::{TWO_STEPS, events, setup, start, status};
+use crate::{ORDER_THEN_WAIT, TWO_STEPS, events, setup, start, status};
 
 const LOST_ANSWER: &str = r#"
 name: lost-answer
@@ -114,17 +114,6 @@ async fn cancelling_while_a_step_is_in_flight_records_its_result_and_undoes_it(p
         other => panic!("one compensation expected: {other:?}"),
     }
 }
-
-const ORDER_THEN_WAIT: &str = r#"
-name: order-then-wait
-key: ${input.order}
-steps:
-  - id: order
-    call: ledger.create
-    input: { data: "order" }
-  - id: shipped
-    wait: { signal: shipped }
-"#;
 
 #[sqlx::test(migrator = "weft_store::MIGRATOR")]
 async fn cancelling_a_waiting_run_undoes_what_it_did_and_ends_cancelled(pool: sqlx::PgPool) {

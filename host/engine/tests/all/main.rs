@@ -33,6 +33,18 @@ steps:
     input: { data: "b" }
 "#;
 
+/// A ledger step, then a wait for signal `shipped` (an hour at most).
+pub const ORDER_THEN_WAIT: &str = r#"
+name: order-then-wait
+key: ${input.order}
+steps:
+  - id: order
+    call: ledger.create
+    input: { data: "order" }
+  - id: shipped
+    wait: { signal: shipped, timeout: 1h }
+"#;
+
 /// An engine on `pool` with a manual clock, tenant `acme` set up, and a ledger server.
 pub async fn setup(pool: sqlx::PgPool) -> (Engine, Arc<ManualClock>, LedgerServer) {
     let clock = Arc::new(ManualClock::new(

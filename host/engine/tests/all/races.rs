@@ -11,18 +11,7 @@ use weft_engine::{
 };
 use weft_test_support::TENANT;
 
-use crate::{TWO_STEPS, events, setup, start, status};
-
-const ORDER_THEN_WAIT: &str = r#"
-name: order-then-wait
-key: ${input.order}
-steps:
-  - id: order
-    call: ledger.create
-    input: { data: "order" }
-  - id: shipped
-    wait: { signal: shipped, timeout: 1h }
-"#;
+use crate::{ORDER_THEN_WAIT, TWO_STEPS, events, setup, start, status};
 
 /// Longer than a claim's lease: a host stalled this long has lost its items.
 fn past_the_lease() -> Duration {

@@ -99,22 +99,13 @@ impl Host for AttemptState {
             Err(Failure::Refused(e)) => (AuditOutcome::Refused(self.detail(&e)), Err(e)),
             Err(Failure::Failed(e)) => (AuditOutcome::Failed(self.detail(&e)), Err(e)),
         };
-        let c = &self.grants.context;
+        let url = audit_url(self.grants.redact(request.url));
         let record = AuditRecord {
-            id,
-            at,
-            tenant: c.tenant.clone(),
-            run_id: c.run_id.clone(),
-            step_id: c.step_id.clone(),
-            attempt: c.attempt,
-            plugin: self.grants.plugin.clone(),
-            method: method.to_owned(),
-            url: audit_url(self.grants.redact(request.url)),
             status: outcome.status,
-            outcome: audit_outcome,
             request_bytes,
             response_bytes: outcome.response_bytes,
             duration: started.elapsed(),
+            ..self.audit_record(id, at, method, url, audit_outcome)
         };
         self.record(record);
         if let Some(outcome) = self.ended.clone() {
@@ -159,23 +150,14 @@ impl AttemptState {
         let Some(refused) = self.refused_over_limit.take() else {
             return;
         };
-        let c = &self.grants.context;
-        let record = AuditRecord {
-            id: uuid::Uuid::new_v4(),
-            at: refused.at,
-            tenant: c.tenant.clone(),
-            run_id: c.run_id.clone(),
-            step_id: c.step_id.clone(),
-            attempt: c.attempt,
-            plugin: self.grants.plugin.clone(),
-            method: refused.method.to_owned(),
-            outcome: AuditOutcome::Refused(refused.detail(self.limits.max_http_calls)),
-            url: refused.url,
-            status: None,
-            request_bytes: 0,
-            response_bytes: 0,
-            duration: std::time::Duration::ZERO,
-        };
+        let outcome = AuditOutcome::Refused(refused.detail(self.limits.max_http_calls));
+        let record = self.audit_record(
+            uuid::Uuid::new_v4(),
+            refused.at,
+            refused.method,
+            refused.url,
+            outcome,
+        );
         self.record(record);
     }
 
