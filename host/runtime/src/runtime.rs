@@ -21,6 +21,9 @@ use crate::state::{AttemptState, Grants, granted_secrets};
 use crate::validate::validate_output;
 use crate::verdict::{self, Checked};
 
+/// Loaded plugins kept in memory before those not in use are dropped.
+const LOADED_PLUGINS_CAPACITY: usize = 256;
+
 /// How a runtime is set up. Per-attempt limits come with each [`AttemptRequest`].
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
@@ -212,6 +215,11 @@ impl Runtime {
             from_cache,
         });
         if let Ok(mut map) = self.plugins.lock() {
+            if map.len() >= LOADED_PLUGINS_CAPACITY {
+                // Compiled code is large: keep a bound. Plugins no attempt holds go first; they
+                // load again from the on-disk cache in about a millisecond when next needed.
+                map.retain(|_, p| Arc::strong_count(p) > 1);
+            }
             map.insert(hash, plugin.clone());
         }
         Ok(plugin)
