@@ -8,6 +8,7 @@
 
 mod call;
 mod references;
+mod summary;
 
 use std::time::Duration;
 
@@ -15,20 +16,12 @@ use crate::duration;
 use crate::model::{Definition, Step, StepKind};
 use crate::parse::{Entry, Node, Value, display, index_path, key_path};
 use crate::{Catalog, DefinitionError};
+use summary::{Summary, summary};
 
 /// The keys every step may have, whatever it does.
 const COMMON: &[&str] = &["id", "when"];
 /// The keys that say what a step does; a step has exactly one.
 const KINDS: &[&str] = &["call", "wait", "sleep"];
-
-/// What validation knows of a step before checking it, so that a reference can be told apart
-/// as "later", "unknown", or "to a step without output".
-struct Summary {
-    id: Option<String>,
-    line: usize,
-    /// Which of [`KINDS`] it has, if exactly one.
-    kind: Option<&'static str>,
-}
 
 /// Which references a value may contain.
 #[derive(Clone, Copy)]
@@ -374,28 +367,6 @@ fn optional<'n, T>(
 
 fn is_id_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
-}
-
-/// The id and kind of a step as far as they can be read, for reference checks.
-fn summary(node: &Node) -> Summary {
-    let entries = match &node.value {
-        Value::Map(entries) => &entries[..],
-        _ => &[],
-    };
-    let get = |key: &str| entries.iter().find(|e| e.key == key);
-    let id = match get("id").map(|e| &e.value.value) {
-        Some(Value::Str(id)) => Some(id.clone()),
-        _ => None,
-    };
-    let kinds: Vec<&'static str> = KINDS.iter().copied().filter(|k| get(k).is_some()).collect();
-    Summary {
-        id,
-        line: node.line,
-        kind: match kinds[..] {
-            [kind] => Some(kind),
-            _ => None,
-        },
-    }
 }
 
 #[cfg(test)]

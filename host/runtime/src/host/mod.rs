@@ -4,6 +4,7 @@ mod config;
 mod context;
 mod http;
 mod log;
+mod request;
 mod xref;
 
 use crate::bindings::types;
