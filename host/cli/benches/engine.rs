@@ -184,20 +184,7 @@ async fn claim_time(pool: &PgPool, run: uuid::Uuid, n: i64) -> Duration {
 
 #[tokio::main]
 async fn main() {
-    let base = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| panic!("DATABASE_URL is needed; cargo xtask bench sets it"));
-    let pool = weft_store::connect(&base, 10).await.unwrap();
-    sqlx::query("drop database if exists weft_bench")
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query("create database weft_bench")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let (server, _) = base.rsplit_once('/').unwrap();
-    let url = format!("{server}/weft_bench");
-    let pool = weft_store::connect(&url, 10).await.unwrap();
+    let (url, pool) = weft_test_support::bench_database("weft_bench", 10).await;
     let engine =
         weft_test_support::engine(pool.clone(), Arc::new(SystemClock), EngineConfig::default());
     engine.create_tenant(TENANT, "Bench").await.unwrap();

@@ -52,21 +52,7 @@ async fn wal_lsn(pool: &sqlx::PgPool) -> String {
 
 #[tokio::main]
 async fn main() {
-    let base = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| panic!("DATABASE_URL is needed; cargo xtask bench sets it"));
-    let admin = weft_store::connect(&base, 2).await.unwrap();
-    sqlx::query("drop database if exists weft_bench_storage")
-        .execute(&admin)
-        .await
-        .unwrap();
-    sqlx::query("create database weft_bench_storage")
-        .execute(&admin)
-        .await
-        .unwrap();
-    let (server, _) = base.rsplit_once('/').unwrap();
-    let pool = weft_store::connect(&format!("{server}/weft_bench_storage"), 10)
-        .await
-        .unwrap();
+    let (_, pool) = weft_test_support::bench_database("weft_bench_storage", 10).await;
     let engine =
         weft_test_support::engine(pool.clone(), Arc::new(SystemClock), EngineConfig::default());
     engine.create_tenant(TENANT, "Bench").await.unwrap();

@@ -96,6 +96,27 @@ pub fn warm_cache() {
     });
 }
 
+/// A fresh, migrated database `name` on the server of `DATABASE_URL` (dropped first if it
+/// exists), for a benchmark: its URL and a pool of `connections` to it.
+pub async fn bench_database(name: &str, connections: u32) -> (String, sqlx::PgPool) {
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| panic!("DATABASE_URL is needed; cargo xtask bench sets it"));
+    let admin = weft_store::connect(&base, 2).await.unwrap();
+    for statement in [
+        format!("drop database if exists {name}"),
+        format!("create database {name}"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    let (server, _) = base.rsplit_once('/').unwrap();
+    let url = format!("{server}/{name}");
+    let pool = weft_store::connect(&url, connections).await.unwrap();
+    (url, pool)
+}
+
 /// Tenant used by the fixtures.
 pub const TENANT: &str = "acme";
 
