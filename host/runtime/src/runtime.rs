@@ -18,7 +18,7 @@ use crate::outcome::{AttemptReport, Outcome};
 use crate::plugin::{LoadError, LoadedPlugin, check_manifest};
 use crate::services::{SecretValue, Services};
 use crate::state::{AttemptState, Grants, granted_secrets};
-use crate::validate::validate_output;
+use crate::validate::{Checkers, validate_output};
 use crate::verdict::{self, Checked};
 
 /// Loaded plugins kept in memory before those not in use are dropped.
@@ -126,6 +126,7 @@ pub struct Runtime {
     http: reqwest::Client,
     services: Services,
     config: RuntimeConfig,
+    checkers: Checkers,
     _ticker: EpochTicker,
 }
 
@@ -158,7 +159,11 @@ impl Runtime {
         let http = http.build().map_err(|e| fail("http client", &e))?;
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)
             .map_err(|e| fail("ticker", &e))?;
+        // As many checkers as cores: more could not run at once anyway.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let checkers = Checkers::start(cores).map_err(|e| fail("output checkers", &e))?;
         Ok(Self {
+            checkers,
             cache: ArtifactCache::new(config.cache_dir.clone(), &engine),
             slots: Semaphore::new(config.max_concurrent_attempts as usize),
             plugins: Mutex::new(HashMap::new()),
@@ -344,6 +349,7 @@ impl Runtime {
                     } => {
                         let grants = &store.data().grants;
                         validate_output(
+                            &self.checkers,
                             validator,
                             &request.operation,
                             output,

@@ -152,3 +152,27 @@ async fn operators_cannot_touch_another_tenants_runs(pool: sqlx::PgPool) {
         "a cancelled run has no work left"
     );
 }
+
+#[sqlx::test(migrator = "weft_store::MIGRATOR")]
+async fn a_retry_whose_pins_no_longer_fit_the_definition_is_refused(pool: sqlx::PgPool) {
+    let (engine, _, ledger) = setup(pool.clone()).await;
+    set_ledger_config(&engine, &ledger, &[("refuse", "b"), ("cancel", "broken")]).await;
+    let run = start(&engine, TWO_STEPS, json!({"order": "SO7"})).await;
+    engine.run_until_idle().await.unwrap();
+    assert_eq!(status(&engine, run).await, RunStatus::Parked);
+    // The tenant no longer pins the ledger plugin: a retry would re-pin the run to nothing and
+    // fail its step for good, compensating from a routine action.
+    sqlx::query("delete from plugin_pins where tenant_id = $1")
+        .bind(TENANT)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let refused = engine
+        .act(TENANT, run, OperatorAction::Retry, "ops", "fixed")
+        .await;
+    match refused {
+        Err(EngineError::FailedPrecondition(m)) => assert!(m.contains("do not fit"), "{m}"),
+        other => panic!("the retry must be refused: {other:?}"),
+    }
+    assert_eq!(status(&engine, run).await, RunStatus::Parked);
+}
