@@ -13,16 +13,15 @@
     reason = "a benchmark harness fails loudly"
 )]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::json;
 use sqlx::PgPool;
 use tokio::process::{Child, Command};
-use weft_engine::{Engine, EngineConfig, RunStatus, SystemClock};
+use weft_engine::{Engine, RunStatus};
 use weft_store::work;
-use weft_test_support::{TENANT, cache_dir, plugin_bytes};
+use weft_test_support::{TENANT, cache_dir};
 
 const STEPS: usize = 8;
 const BACKLOG_RUNS: usize = 1_500;
@@ -184,18 +183,7 @@ async fn claim_time(pool: &PgPool, run: uuid::Uuid, n: i64) -> Duration {
 
 #[tokio::main]
 async fn main() {
-    let (url, pool) = weft_test_support::bench_database("weft_bench", 10).await;
-    let engine =
-        weft_test_support::engine(pool.clone(), Arc::new(SystemClock), EngineConfig::default());
-    engine.create_tenant(TENANT, "Bench").await.unwrap();
-    engine
-        .publish_plugin(TENANT, &plugin_bytes("weft_test_echo"), true)
-        .await
-        .unwrap();
-    engine
-        .apply_definition(TENANT, &definition())
-        .await
-        .unwrap();
+    let (url, pool, engine) = weft_test_support::bench_engine("weft_bench", &definition()).await;
 
     let one = throughput(&engine, &url, 1, "one").await;
     bench("engine.steps_per_s_1proc", one, "steps/s");

@@ -10,11 +10,9 @@
     reason = "a benchmark harness fails loudly"
 )]
 
-use std::sync::Arc;
-
 use serde_json::json;
-use weft_engine::{EngineConfig, RunStatus, SystemClock};
-use weft_test_support::{TENANT, plugin_bytes};
+use weft_engine::RunStatus;
+use weft_test_support::TENANT;
 
 const STEPS: usize = 24;
 const OUTPUT_BYTES: usize = 16 << 10;
@@ -52,18 +50,8 @@ async fn wal_lsn(pool: &sqlx::PgPool) -> String {
 
 #[tokio::main]
 async fn main() {
-    let (_, pool) = weft_test_support::bench_database("weft_bench_storage", 10).await;
-    let engine =
-        weft_test_support::engine(pool.clone(), Arc::new(SystemClock), EngineConfig::default());
-    engine.create_tenant(TENANT, "Bench").await.unwrap();
-    engine
-        .publish_plugin(TENANT, &plugin_bytes("weft_test_echo"), true)
-        .await
-        .unwrap();
-    engine
-        .apply_definition(TENANT, &definition())
-        .await
-        .unwrap();
+    let (_, pool, engine) =
+        weft_test_support::bench_engine("weft_bench_storage", &definition()).await;
 
     let before = wal_lsn(&pool).await;
     for i in 0..RUNS {

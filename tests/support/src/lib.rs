@@ -117,6 +117,25 @@ pub async fn bench_database(name: &str, connections: u32) -> (String, sqlx::PgPo
     (url, pool)
 }
 
+/// A benchmark's engine on a fresh database `name` (see [`bench_database`]), on the system
+/// clock, with tenant `acme`, the echo plugin pinned and `definition` applied; with the
+/// database's URL and pool.
+pub async fn bench_engine(name: &str, definition: &str) -> (String, sqlx::PgPool, Engine) {
+    let (url, pool) = bench_database(name, 10).await;
+    let engine = engine(
+        pool.clone(),
+        Arc::new(weft_engine::SystemClock),
+        EngineConfig::default(),
+    );
+    engine.create_tenant(TENANT, "Bench").await.unwrap();
+    engine
+        .publish_plugin(TENANT, &plugin_bytes("weft_test_echo"), true)
+        .await
+        .unwrap();
+    engine.apply_definition(TENANT, definition).await.unwrap();
+    (url, pool, engine)
+}
+
 /// Tenant used by the fixtures.
 pub const TENANT: &str = "acme";
 

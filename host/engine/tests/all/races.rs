@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use weft_engine::{
     Engine, EngineConfig, EngineError, Event, ManualClock, OperatorAction, Phase, RunStatus,
 };
-use weft_test_support::TENANT;
+use weft_test_support::{LedgerServer, TENANT};
 
 use crate::{ORDER_THEN_WAIT, TWO_STEPS, events, setup, start, status};
 
@@ -153,14 +153,18 @@ async fn a_step_claimed_too_often_without_finishing_parks_its_run_for_an_operato
     assert_eq!(ledger.records().len(), 1);
 }
 
-#[sqlx::test(migrator = "weft_store::MIGRATOR")]
-async fn a_compensation_claimed_too_often_parks_in_the_compensation_phase(pool: sqlx::PgPool) {
+/// A `TWO_STEPS` run for `order` whose step b is refused, so a is compensated; the host
+/// cancelling a stalls past its lease (its cancel then reaches the ledger), and a second host
+/// allowing one claim parks the run in the compensation phase.
+async fn park_with_a_stalled_compensation(
+    pool: sqlx::PgPool,
+    order: &str,
+) -> (Arc<Engine>, LedgerServer, uuid::Uuid) {
     let (engine, clock, ledger) = setup(pool).await;
     let engine = Arc::new(engine);
     let strict = another_engine(&engine, &clock, 1);
-    // Step b is refused, so a is compensated; the host cancelling a stalls past its lease.
     weft_test_support::set_ledger_config(&engine, &ledger, &[("refuse", "b")]).await;
-    let run = start(&engine, TWO_STEPS, json!({"order": "SO5"})).await;
+    let run = start(&engine, TWO_STEPS, json!({ "order": order })).await;
     // Creating a passes (b is refused before any request); cancelling a is held.
     ledger.hold_after(1);
     let stalled = in_background(&engine);
@@ -169,7 +173,12 @@ async fn a_compensation_claimed_too_often_parks_in_the_compensation_phase(pool: 
     strict.run_until_idle().await.unwrap();
     ledger.release();
     stalled.await.unwrap().unwrap();
+    (engine, ledger, run)
+}
 
+#[sqlx::test(migrator = "weft_store::MIGRATOR")]
+async fn a_compensation_claimed_too_often_parks_in_the_compensation_phase(pool: sqlx::PgPool) {
+    let (engine, ledger, run) = park_with_a_stalled_compensation(pool, "SO5").await;
     assert_eq!(status(&engine, run).await, RunStatus::Parked);
     let reason = engine.run(TENANT, run).await.unwrap().core.reason.unwrap();
     assert_eq!(
@@ -200,19 +209,7 @@ async fn a_compensation_claimed_too_often_parks_in_the_compensation_phase(pool: 
 async fn a_retry_after_a_compensation_that_may_have_reached_the_remote_is_refused(
     pool: sqlx::PgPool,
 ) {
-    let (engine, clock, ledger) = setup(pool).await;
-    let engine = Arc::new(engine);
-    let strict = another_engine(&engine, &clock, 1);
-    // As above: the host cancelling a stalls past its lease, and its cancel reaches the ledger.
-    weft_test_support::set_ledger_config(&engine, &ledger, &[("refuse", "b")]).await;
-    let run = start(&engine, TWO_STEPS, json!({"order": "SO6"})).await;
-    ledger.hold_after(1);
-    let stalled = in_background(&engine);
-    ledger.until_held(1).await;
-    clock.advance(past_the_lease());
-    strict.run_until_idle().await.unwrap();
-    ledger.release();
-    stalled.await.unwrap().unwrap();
+    let (engine, ledger, run) = park_with_a_stalled_compensation(pool, "SO6").await;
     assert_eq!(status(&engine, run).await, RunStatus::Parked);
     assert!(
         ledger.records()[0].cancelled,
